@@ -1,0 +1,176 @@
+"""Fiches actions, their indicators and the indicators' yearly targets and values."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from actions.enums import NatureAction, StatutFiche, TypeIndicateur
+from contrats.models import Contrat, Volet
+from pacte.models import Axe, Mesure, Organisation
+from pacte.perimeters import ScopedQuerySet
+
+# Fields that the contract fixes: read-only once it is signed, changed only by an avenant.
+CHAMPS_CONTRACTUELS = (
+    "intitule",
+    "axe",
+    "mesure",
+    "volet",
+    "nature",
+    "justification_renforcement",
+    "contexte",
+    "objectifs",
+    "description",
+    "public_cible",
+    "volume_public",
+    "territoire_departement_entier",
+    "territoire_detail",
+    "porteur",
+    "partenaires",
+    "date_debut",
+    "date_fin",
+    "jalons",
+    "etp",
+)
+
+
+class FicheActionQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+    porteur_path = "porteur"
+
+
+class FicheAction(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="fiches", verbose_name="contrat")
+    code = models.CharField("code", max_length=12, help_text="Ex. A1-03 : axe 1, troisième action.")
+    intitule = models.CharField("intitulé", max_length=300)
+    axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="fiches", verbose_name="axe")
+    mesure = models.ForeignKey(
+        Mesure, on_delete=models.PROTECT, null=True, blank=True, related_name="fiches", verbose_name="mesure"
+    )
+    volet = models.ForeignKey(
+        Volet, on_delete=models.PROTECT, null=True, blank=True, related_name="fiches", verbose_name="volet"
+    )
+    nature = models.CharField("nature", max_length=20, choices=NatureAction.choices)
+    justification_renforcement = models.TextField(
+        "justification du renforcement",
+        blank=True,
+        help_text="Obligatoire pour une action renforcée : plus de personnes, nouveaux publics, nouveaux territoires.",
+    )
+    contexte = models.TextField("contexte et besoin (diagnostic)", blank=True)
+    objectifs = models.TextField("objectifs", blank=True)
+    description = models.TextField("description", blank=True)
+    public_cible = models.TextField("public cible", blank=True)
+    volume_public = models.PositiveIntegerField("volume de public attendu", null=True, blank=True)
+    territoire_departement_entier = models.BooleanField("tout le territoire de la collectivité", default=True)
+    territoire_detail = models.TextField("communes ou EPCI couverts", blank=True)
+    porteur = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="fiches_portees", verbose_name="porteur"
+    )
+    partenaires = models.TextField("partenaires", blank=True)
+    date_debut = models.DateField("début")
+    date_fin = models.DateField("fin")
+    jalons = models.TextField("jalons", blank=True)
+    etp = models.DecimalField("ETP", max_digits=6, decimal_places=2, null=True, blank=True)
+    statut = models.CharField("statut", max_length=20, choices=StatutFiche.choices, default=StatutFiche.PROPOSEE)
+    cree_le = models.DateTimeField("créée le", auto_now_add=True)
+    modifie_le = models.DateTimeField("modifiée le", auto_now=True)
+    history = HistoricalRecords()
+
+    objects = FicheActionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "fiche action"
+        verbose_name_plural = "fiches actions"
+        ordering = ["contrat", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contrat", "code"],
+                name="fiche_code_unique_dans_contrat",
+                violation_error_message="Ce code de fiche existe déjà dans le contrat.",
+            ),
+            models.CheckConstraint(
+                name="fiche_renforcee_justifiee",
+                condition=~Q(nature="renforcee") | ~Q(justification_renforcement=""),
+                violation_error_message="Une action renforcée doit être justifiée "
+                "(plus de personnes, nouveaux publics, nouveaux territoires).",
+            ),
+            models.CheckConstraint(
+                name="fiche_dates_ordonnees",
+                condition=Q(date_fin__gte=F("date_debut")),
+                violation_error_message="La date de fin de l'action doit suivre sa date de début.",
+            ),
+            models.CheckConstraint(
+                name="fiche_etp_positif",
+                condition=Q(etp__isnull=True) | Q(etp__gte=0),
+                violation_error_message="Les ETP ne peuvent pas être négatifs.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.intitule}"
+
+
+class IndicateurQuerySet(ScopedQuerySet):
+    collectivite_path = "fiche__contrat__collectivite"
+    porteur_path = "fiche__porteur"
+
+
+class Indicateur(models.Model):
+    fiche = models.ForeignKey(FicheAction, on_delete=models.CASCADE, related_name="indicateurs")
+    nom = models.CharField("nom", max_length=200)
+    type_indicateur = models.CharField("type", max_length=20, choices=TypeIndicateur.choices)
+    unite = models.CharField("unité", max_length=50, help_text="Ex. personnes, ménages, %.")
+    valeur_reference = models.DecimalField("valeur de référence", max_digits=14, decimal_places=2, null=True, blank=True)
+    source = models.CharField("source", max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    objects = IndicateurQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "indicateur"
+        verbose_name_plural = "indicateurs"
+        ordering = ["fiche", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.nom} ({self.unite})"
+
+
+class ValeurIndicateurQuerySet(ScopedQuerySet):
+    collectivite_path = "indicateur__fiche__contrat__collectivite"
+    porteur_path = "indicateur__fiche__porteur"
+
+
+class ValeurIndicateur(models.Model):
+    """Target (contractual) and achieved value (execution) of an indicator for one year."""
+
+    indicateur = models.ForeignKey(Indicateur, on_delete=models.CASCADE, related_name="valeurs")
+    annee = models.PositiveSmallIntegerField("année")
+    cible = models.DecimalField("cible", max_digits=14, decimal_places=2, null=True, blank=True)
+    realise = models.DecimalField("valeur atteinte", max_digits=14, decimal_places=2, null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = ValeurIndicateurQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "valeur annuelle d'indicateur"
+        verbose_name_plural = "valeurs annuelles d'indicateurs"
+        ordering = ["indicateur", "annee"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicateur", "annee"],
+                name="valeur_indicateur_unique_par_an",
+                violation_error_message="Cet indicateur a déjà une valeur pour cette année.",
+            ),
+            models.CheckConstraint(
+                name="valeur_indicateur_annee_du_pacte",
+                condition=Q(annee__gte=2019, annee__lte=2035),
+                violation_error_message="L'année doit être comprise entre 2019 et 2035.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicateur} – {self.annee}"

@@ -1,0 +1,293 @@
+"""Contracts, their signatories, avenants and steering committees."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from contrats.enums import (
+    STATUTS_FIGES,
+    NatureModification,
+    PartieSignataire,
+    StatutAvenant,
+    StatutContrat,
+    TypeComite,
+    TypeContrat,
+)
+from pacte.models import Axe, Collectivite, Organisation
+from pacte.perimeters import ScopedQuerySet
+
+
+class RegleTypeContrat(models.Model):
+    """What each type of contract may hold; edited by the administration centrale."""
+
+    type_contrat = models.CharField("type de contrat", max_length=30, choices=TypeContrat.choices, unique=True)
+    titre_defaut = models.CharField("titre imprimé par défaut", max_length=200)
+    axes = models.ManyToManyField(Axe, related_name="+", verbose_name="axes autorisés")
+    chaque_axe_requis = models.BooleanField(
+        "au moins une action par axe pour signer",
+        default=False,
+        help_text="Un CLS de métropole doit porter au moins une action sur chacun de ses axes.",
+    )
+    volets_max = models.PositiveSmallIntegerField(
+        "nombre maximal de volets", default=0, help_text="0 : le contrat n'a pas de volets (CLS, CPT)."
+    )
+    duree_annees = models.PositiveSmallIntegerField("durée usuelle (années)", default=4)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "règle de type de contrat"
+        verbose_name_plural = "règles des types de contrat"
+        ordering = ["type_contrat"]
+
+    def __str__(self) -> str:
+        return self.get_type_contrat_display()
+
+
+class ContratQuerySet(ScopedQuerySet):
+    collectivite_path = "collectivite"
+    porteur_path = "fiches__porteur"
+
+
+class Contrat(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(
+        "référence", max_length=40, unique=True, help_text="Clé naturelle, ex. CLS-2024-D05."
+    )
+    type_contrat = models.CharField("type", max_length=30, choices=TypeContrat.choices)
+    titre = models.CharField("titre imprimé", max_length=200)
+    collectivite = models.ForeignKey(
+        Collectivite, on_delete=models.PROTECT, related_name="contrats", verbose_name="collectivité"
+    )
+    axes = models.ManyToManyField(Axe, related_name="contrats", verbose_name="axes")
+    date_debut = models.DateField("début")
+    date_fin = models.DateField("fin")
+    statut = models.CharField(
+        "statut", max_length=20, choices=StatutContrat.choices, default=StatutContrat.BROUILLON
+    )
+    date_signature = models.DateField("date de signature", null=True, blank=True)
+    document_signe = models.FileField("document signé", upload_to="contrats/signes/", blank=True)
+    empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
+    motif_fin = models.TextField("motif de clôture ou de résiliation", blank=True)
+    cree_le = models.DateTimeField("créé le", auto_now_add=True)
+    modifie_le = models.DateTimeField("modifié le", auto_now=True)
+    history = HistoricalRecords(m2m_fields=[axes])
+
+    objects = ContratQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "contrat"
+        verbose_name_plural = "contrats"
+        ordering = ["reference"]
+        constraints = [
+            models.CheckConstraint(
+                name="contrat_dates_ordonnees",
+                condition=Q(date_fin__gt=F("date_debut")),
+                violation_error_message="La date de fin du contrat doit suivre sa date de début.",
+            ),
+            models.CheckConstraint(
+                name="contrat_signe_a_une_date",
+                condition=~Q(statut__in=sorted(STATUTS_FIGES)) | Q(date_signature__isnull=False),
+                violation_error_message="Un contrat signé a une date de signature.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def est_fige(self) -> bool:
+        """Signed (or later): contractual data only changes through an avenant."""
+        return self.statut in STATUTS_FIGES
+
+    @property
+    def annees(self) -> range:
+        return range(self.date_debut.year, self.date_fin.year + 1)
+
+
+class SignataireQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+
+
+class Signataire(models.Model):
+    """Who signs a contract for a party: the préfet, the president, each partner of a CPT."""
+
+    contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="signataires")
+    partie = models.CharField("partie", max_length=20, choices=PartieSignataire.choices)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signatures",
+        verbose_name="organisme partenaire",
+    )
+    nom = models.CharField("nom du signataire", max_length=200)
+    qualite = models.CharField("qualité", max_length=200, help_text="Ex. préfet de la Drôme, présidente du CD.")
+    date_signature = models.DateField("date de signature", null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = SignataireQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "signataire"
+        verbose_name_plural = "signataires"
+        ordering = ["contrat", "partie", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="signataire_partenaire_a_un_organisme",
+                condition=~Q(partie="partenaire") | Q(organisation__isnull=False),
+                violation_error_message="Un signataire partenaire représente un organisme.",
+            ),
+            models.UniqueConstraint(
+                fields=["contrat", "partie"],
+                condition=Q(partie__in=["etat", "collectivite"]),
+                name="signataire_unique_etat_collectivite",
+                violation_error_message="L'État et la collectivité ont chacun un seul signataire par contrat.",
+            ),
+            models.UniqueConstraint(
+                fields=["contrat", "organisation"],
+                name="signataire_partenaire_unique",
+                violation_error_message="Cet organisme signe déjà ce contrat.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nom}, {self.qualite}"
+
+
+class VoletQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+    porteur_path = "fiches__porteur"
+
+
+class Volet(models.Model):
+    """A separately funded part of a CDIE (volet 1: project management of the reform, 100 % State)."""
+
+    contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="volets")
+    numero = models.PositiveSmallIntegerField("numéro")
+    intitule = models.CharField("intitulé", max_length=200)
+    history = HistoricalRecords()
+
+    objects = VoletQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "volet"
+        verbose_name_plural = "volets"
+        ordering = ["contrat", "numero"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contrat", "numero"],
+                name="volet_numero_unique",
+                violation_error_message="Ce numéro de volet existe déjà dans le contrat.",
+            ),
+            models.CheckConstraint(
+                name="volet_numero_1_a_3",
+                condition=Q(numero__gte=1, numero__lte=3),
+                violation_error_message="Un volet est numéroté de 1 à 3.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Volet {self.numero} – {self.intitule}"
+
+
+class AvenantQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+
+
+class Avenant(models.Model):
+    """An amendment: the only way to change a signed contract's contractual data."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="avenants")
+    numero = models.PositiveSmallIntegerField("numéro")
+    objet = models.TextField("objet")
+    statut = models.CharField(
+        "statut", max_length=20, choices=StatutAvenant.choices, default=StatutAvenant.BROUILLON
+    )
+    date_signature = models.DateField("date de signature", null=True, blank=True)
+    signataire_etat = models.CharField("signataire pour l'État", max_length=200, blank=True)
+    signataire_collectivite = models.CharField("signataire pour la collectivité", max_length=200, blank=True)
+    document_signe = models.FileField("document signé", upload_to="avenants/signes/", blank=True)
+    empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
+    cree_le = models.DateTimeField("créé le", auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = AvenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "avenant"
+        verbose_name_plural = "avenants"
+        ordering = ["contrat", "numero"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contrat", "numero"],
+                name="avenant_numero_unique",
+                violation_error_message="Ce numéro d'avenant existe déjà pour ce contrat.",
+            ),
+            models.CheckConstraint(
+                name="avenant_signe_a_une_date",
+                condition=~Q(statut="signe") | Q(date_signature__isnull=False),
+                violation_error_message="Un avenant signé a une date de signature.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Avenant n° {self.numero} au {self.contrat.reference}"
+
+
+class ModificationAvenantQuerySet(ScopedQuerySet):
+    collectivite_path = "avenant__contrat__collectivite"
+
+
+class ModificationAvenant(models.Model):
+    """One change an avenant makes. ``avant`` is recorded when the avenant is signed and applied."""
+
+    avenant = models.ForeignKey(Avenant, on_delete=models.CASCADE, related_name="modifications")
+    nature = models.CharField("nature", max_length=20, choices=NatureModification.choices)
+    libelle = models.CharField("libellé", max_length=300)
+    cible = models.JSONField("cible", default=dict, help_text="Ce qui est modifié (clés naturelles).")
+    avant = models.JSONField("avant", null=True, blank=True)
+    apres = models.JSONField("après")
+    applique_le = models.DateTimeField("appliquée le", null=True, blank=True)
+
+    objects = ModificationAvenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "modification d'avenant"
+        verbose_name_plural = "modifications d'avenant"
+        ordering = ["avenant", "pk"]
+
+    def __str__(self) -> str:
+        return self.libelle
+
+
+class ComiteQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+
+
+class Comite(models.Model):
+    """A comité de suivi or de pilotage, co-chaired by the préfet and the president."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="comites")
+    type_comite = models.CharField("instance", max_length=20, choices=TypeComite.choices)
+    date = models.DateField("date")
+    lieu = models.CharField("lieu", max_length=200, blank=True)
+    participants = models.TextField("participants", blank=True)
+    decisions = models.TextField("décisions", blank=True)
+    history = HistoricalRecords()
+
+    objects = ComiteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "comité de suivi ou de pilotage"
+        verbose_name_plural = "comités de suivi et de pilotage"
+        ordering = ["contrat", "-date"]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_comite_display()} du {self.date:%d/%m/%Y}"

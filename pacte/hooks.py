@@ -1,0 +1,58 @@
+"""Checks and appliers that a higher app lends to a lower one.
+
+Dependencies flow one way (pacte ← contrats ← actions ← financement), yet signing a contract must
+run the parity rule of ``financement`` and validating a fiche must too. The lower app asks for the
+checks of an event; the higher apps register theirs in ``AppConfig.ready``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+_checks: dict[str, list[Callable[[object], list[str]]]] = defaultdict(list)
+_appliers: dict[str, Callable] = {}
+
+CONTRAT_SIGNATURE = "contrat_signature"
+FICHE_VALIDATION = "fiche_validation"
+
+
+def register_check(event: str):
+    """Decorator: ``fn(obj) -> list[str]`` returns the blocking errors for ``event``."""
+
+    def decorator(fn):
+        if fn not in _checks[event]:
+            _checks[event].append(fn)
+        return fn
+
+    return decorator
+
+
+def run_checks(event: str, obj) -> list[str]:
+    errors: list[str] = []
+    for check in _checks[event]:
+        errors.extend(check(obj))
+    return errors
+
+
+def register_applier(nature: str):
+    """Decorator: ``fn(modification) -> before`` applies one kind of avenant modification."""
+
+    def decorator(fn):
+        _appliers[nature] = fn
+        return fn
+
+    return decorator
+
+
+def applier(nature: str) -> Callable:
+    try:
+        return _appliers[nature]
+    except KeyError:
+        raise LookupError(f"Aucune application connue pour une modification « {nature} ».") from None
+
+
+def attribute_history(instance, by) -> None:
+    """Record ``by`` as the author of the next history row of ``instance`` (outside a request too)."""
+    if by is not None:
+        instance._history_user = by

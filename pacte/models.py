@@ -1,0 +1,183 @@
+"""Reference data every app needs: territories, axes, measures, organisations and users."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from pacte.enums import NatureCollectivite, Role, TypeOrganisation
+
+
+class Region(models.Model):
+    code = models.CharField("code INSEE", max_length=3, unique=True)
+    nom = models.CharField("nom", max_length=100)
+
+    class Meta:
+        verbose_name = "région"
+        verbose_name_plural = "régions"
+        ordering = ["nom"]
+
+    def __str__(self) -> str:
+        return self.nom
+
+
+class Departement(models.Model):
+    code = models.CharField("code INSEE", max_length=3, unique=True)
+    nom = models.CharField("nom", max_length=100)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="departements", verbose_name="région")
+
+    class Meta:
+        verbose_name = "département"
+        verbose_name_plural = "départements"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.nom}"
+
+
+class Collectivite(models.Model):
+    """The party that signs with the State: a département's council, a métropole, a special collectivité."""
+
+    code = models.CharField("code", max_length=20, unique=True, help_text="Clé courte stable, ex. D05, M-ROU.")
+    nom = models.CharField("nom", max_length=200)
+    nature = models.CharField("nature", max_length=40, choices=NatureCollectivite.choices)
+    departements = models.ManyToManyField(Departement, related_name="collectivites", verbose_name="départements")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="collectivites", verbose_name="région")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "collectivité"
+        verbose_name_plural = "collectivités"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.nom
+
+    @property
+    def est_metropole(self) -> bool:
+        return self.code.startswith("M-")
+
+    @property
+    def partie(self) -> str:
+        """How a message names this party after "celle": "du Département", "de la Métropole"…"""
+        if self.nature == NatureCollectivite.DEPARTEMENT:
+            return "du Département"
+        if self.est_metropole:
+            return "de la Métropole"
+        return "de la Collectivité"
+
+
+class Axe(models.Model):
+    numero = models.PositiveSmallIntegerField("numéro", unique=True)
+    intitule = models.CharField("intitulé", max_length=200)
+    intitule_court = models.CharField("intitulé court", max_length=60)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "axe"
+        verbose_name_plural = "axes"
+        ordering = ["numero"]
+
+    def __str__(self) -> str:
+        return f"Axe {self.numero} – {self.intitule_court}"
+
+
+class Mesure(models.Model):
+    code = models.CharField("code", max_length=10, unique=True)
+    axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="mesures", verbose_name="axe")
+    intitule = models.CharField("intitulé", max_length=300)
+    active = models.BooleanField("active", default=True, help_text="Une mesure inactive n'est plus proposée.")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "mesure nationale"
+        verbose_name_plural = "mesures nationales"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.intitule}"
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def for_user(self, user) -> OrganisationQuerySet:
+        from pacte.perimeters import perimetre_of
+
+        return self.filter(perimetre_of(user).organisations_q()).distinct()
+
+
+class Organisation(models.Model):
+    """A service or body whose agents use the application, or a partner that carries or funds actions."""
+
+    nom = models.CharField("nom", max_length=200)
+    type = models.CharField("type", max_length=30, choices=TypeOrganisation.choices)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="région"
+    )
+    departement = models.ForeignKey(
+        Departement, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="département"
+    )
+    collectivite = models.ForeignKey(
+        Collectivite,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        verbose_name="collectivité",
+    )
+    siret = models.CharField("SIRET", max_length=14, blank=True)
+    history = HistoricalRecords()
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "organisation"
+        verbose_name_plural = "organisations"
+        ordering = ["nom"]
+        constraints = [
+            models.CheckConstraint(
+                name="organisation_territoire_selon_type",
+                condition=(
+                    Q(type__in=["ddets", "prefecture"], departement__isnull=False, collectivite__isnull=True)
+                    | Q(type="dreets", region__isnull=False, departement__isnull=True, collectivite__isnull=True)
+                    | Q(type="collectivite", collectivite__isnull=False)
+                    | Q(type="administration_centrale", region__isnull=True, departement__isnull=True)
+                    | Q(type="partenaire", collectivite__isnull=True)
+                ),
+                violation_error_message=(
+                    "Le territoire ne correspond pas au type : une DDETS ou une préfecture a un département, "
+                    "une DREETS une région, une collectivité sa collectivité."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nom
+
+
+class User(AbstractUser):
+    """An agent. Its organisation gives its perimeter; its role says whether it may write."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="membres",
+        verbose_name="organisation",
+    )
+    role = models.CharField("rôle", max_length=20, choices=Role.choices, default=Role.LECTEUR)
+
+    class Meta:
+        verbose_name = "utilisateur"
+        verbose_name_plural = "utilisateurs"
+        ordering = ["username"]
+
+    @property
+    def est_editeur(self) -> bool:
+        return self.is_superuser or self.role == Role.EDITEUR
+
+    @property
+    def type_organisation(self) -> str | None:
+        return self.organisation.type if self.organisation_id else None

@@ -1,0 +1,61 @@
+"""Loads the reference data shipped in ``pacte/data/`` (copied from shared/data).
+
+Idempotent: territories are created or updated from the files; axes and measures are only created
+when missing, so labels edited by national administrators are kept. Nothing is ever deleted.
+Called by the data migration ``pacte.0002`` and by ``manage.py charger_referentiels``.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (DATA_DIR / name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load_reference(apps=None) -> dict[str, int]:
+    """Loads régions, départements, collectivités, axes and measures; returns the counts."""
+    if apps is None:
+        from django.apps import apps
+    Region = apps.get_model("pacte", "Region")
+    Departement = apps.get_model("pacte", "Departement")
+    Collectivite = apps.get_model("pacte", "Collectivite")
+    Axe = apps.get_model("pacte", "Axe")
+    Mesure = apps.get_model("pacte", "Mesure")
+
+    regions = {}
+    for row in _rows("regions.csv"):
+        regions[row["code_insee"]], _ = Region.objects.update_or_create(
+            code=row["code_insee"], defaults={"nom": row["nom"]}
+        )
+    departements = {}
+    for row in _rows("departements.csv"):
+        departements[row["code_insee"]], _ = Departement.objects.update_or_create(
+            code=row["code_insee"], defaults={"nom": row["nom"], "region": regions[row["region"]]}
+        )
+    for row in _rows("collectivites.csv"):
+        collectivite, _ = Collectivite.objects.update_or_create(
+            code=row["code"],
+            defaults={"nom": row["nom"], "nature": row["nature"], "region": regions[row["region"]]},
+        )
+        collectivite.departements.set([departements[code] for code in row["departements"].split(";")])
+    axes = {}
+    for row in _rows("axes.csv"):
+        axes[row["numero"]], _ = Axe.objects.get_or_create(
+            numero=int(row["numero"]),
+            defaults={"intitule": row["intitule"], "intitule_court": row["intitule_court"]},
+        )
+    for row in _rows("mesures.csv"):
+        Mesure.objects.get_or_create(code=row["code"], defaults={"axe": axes[row["axe"]], "intitule": row["intitule"]})
+    return {
+        "régions": Region.objects.count(),
+        "départements": Departement.objects.count(),
+        "collectivités": Collectivite.objects.count(),
+        "axes": Axe.objects.count(),
+        "mesures": Mesure.objects.count(),
+    }
