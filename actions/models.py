@@ -124,7 +124,9 @@ class Indicateur(models.Model):
     nom = models.CharField("nom", max_length=200)
     type_indicateur = models.CharField("type", max_length=20, choices=TypeIndicateur.choices)
     unite = models.CharField("unité", max_length=50, help_text="Ex. personnes, ménages, %.")
-    valeur_reference = models.DecimalField("valeur de référence", max_digits=14, decimal_places=2, null=True, blank=True)
+    valeur_reference = models.DecimalField(
+        "valeur de référence", max_digits=14, decimal_places=2, null=True, blank=True
+    )
     source = models.CharField("source", max_length=200, blank=True)
     history = HistoricalRecords()
 

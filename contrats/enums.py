@@ -39,9 +39,7 @@ TRANSITIONS_CONTRAT: dict[str, set[str]] = {
 }
 
 # From these statuses on, contractual data only changes through an avenant.
-STATUTS_FIGES = frozenset(
-    {StatutContrat.SIGNE, StatutContrat.EN_EXECUTION, StatutContrat.CLOS, StatutContrat.RESILIE}
-)
+STATUTS_FIGES = frozenset({StatutContrat.SIGNE, StatutContrat.EN_EXECUTION, StatutContrat.CLOS, StatutContrat.RESILIE})
 # An avenant can be opened on a contract in these statuses.
 STATUTS_AVENANT_POSSIBLE = frozenset({StatutContrat.SIGNE, StatutContrat.EN_EXECUTION})
 

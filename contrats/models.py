@@ -54,9 +54,7 @@ class ContratQuerySet(ScopedQuerySet):
 
 class Contrat(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    reference = models.CharField(
-        "référence", max_length=40, unique=True, help_text="Clé naturelle, ex. CLS-2024-D05."
-    )
+    reference = models.CharField("référence", max_length=40, unique=True, help_text="Clé naturelle, ex. CLS-2024-D05.")
     type_contrat = models.CharField("type", max_length=30, choices=TypeContrat.choices)
     titre = models.CharField("titre imprimé", max_length=200)
     collectivite = models.ForeignKey(
@@ -65,9 +63,7 @@ class Contrat(models.Model):
     axes = models.ManyToManyField(Axe, related_name="contrats", verbose_name="axes")
     date_debut = models.DateField("début")
     date_fin = models.DateField("fin")
-    statut = models.CharField(
-        "statut", max_length=20, choices=StatutContrat.choices, default=StatutContrat.BROUILLON
-    )
+    statut = models.CharField("statut", max_length=20, choices=StatutContrat.choices, default=StatutContrat.BROUILLON)
     date_signature = models.DateField("date de signature", null=True, blank=True)
     document_signe = models.FileField("document signé", upload_to="contrats/signes/", blank=True)
     empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
@@ -206,9 +202,7 @@ class Avenant(models.Model):
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="avenants")
     numero = models.PositiveSmallIntegerField("numéro")
     objet = models.TextField("objet")
-    statut = models.CharField(
-        "statut", max_length=20, choices=StatutAvenant.choices, default=StatutAvenant.BROUILLON
-    )
+    statut = models.CharField("statut", max_length=20, choices=StatutAvenant.choices, default=StatutAvenant.BROUILLON)
     date_signature = models.DateField("date de signature", null=True, blank=True)
     signataire_etat = models.CharField("signataire pour l'État", max_length=200, blank=True)
     signataire_collectivite = models.CharField("signataire pour la collectivité", max_length=200, blank=True)

@@ -128,7 +128,9 @@ class LigneFinancement(models.Model):
                 name="financement_autre_financeur_nomme",
                 condition=(Q(type_financeur="autre") & Q(financeur__isnull=False))
                 | (~Q(type_financeur="autre") & Q(financeur__isnull=True)),
-                violation_error_message="Un autre financeur doit être nommé ; l'État et la collectivité ne le sont pas.",
+                violation_error_message=(
+                    "Un autre financeur doit être nommé ; l'État et la collectivité ne le sont pas."
+                ),
             ),
             models.CheckConstraint(
                 name="financement_montants_positifs",
@@ -256,7 +258,12 @@ class Reliquat(models.Model):
     decision = models.CharField("décision", max_length=20, choices=DecisionReliquat.choices, blank=True)
     decide_le = models.DateField("décidé le", null=True, blank=True)
     decide_par = models.ForeignKey(
-        "pacte.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="décidé par"
+        "pacte.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="décidé par",
     )
     commentaire = models.TextField("commentaire", blank=True)
     history = HistoricalRecords()
@@ -299,9 +306,7 @@ class RapportAnnuel(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="rapports")
     annee = models.PositiveSmallIntegerField("exercice")
-    statut = models.CharField(
-        "statut", max_length=20, choices=StatutRapport.choices, default=StatutRapport.BROUILLON
-    )
+    statut = models.CharField("statut", max_length=20, choices=StatutRapport.choices, default=StatutRapport.BROUILLON)
     date_limite = models.DateField("à rendre au plus tard le")
     synthese = models.TextField("synthèse de l'exécution", blank=True)
     observations_ddets = models.TextField("observations de la DDETS", blank=True)

@@ -116,7 +116,12 @@ class Organisation(models.Model):
         Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="région"
     )
     departement = models.ForeignKey(
-        Departement, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="département"
+        Departement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="département",
     )
     collectivite = models.ForeignKey(
         Collectivite,
@@ -140,7 +145,12 @@ class Organisation(models.Model):
                 name="organisation_territoire_selon_type",
                 condition=(
                     Q(type__in=["ddets", "prefecture"], departement__isnull=False, collectivite__isnull=True)
-                    | Q(type="dreets", region__isnull=False, departement__isnull=True, collectivite__isnull=True)
+                    | Q(
+                        type="dreets",
+                        region__isnull=False,
+                        departement__isnull=True,
+                        collectivite__isnull=True,
+                    )
                     | Q(type="collectivite", collectivite__isnull=False)
                     | Q(type="administration_centrale", region__isnull=True, departement__isnull=True)
                     | Q(type="partenaire", collectivite__isnull=True)

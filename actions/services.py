@@ -1,0 +1,221 @@
+"""Writes on fiches actions and indicators."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from actions.enums import RETOURS_INTERDITS_APRES_SIGNATURE, TRANSITIONS_FICHE, NatureAction, StatutFiche
+from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
+from contrats.models import Contrat
+from contrats.services import ensure_modifiable, save_validated
+from pacte import hooks
+
+CODE_RE = re.compile(r"^A[1-4]-\d{2,3}$")
+
+
+def fiche_errors(fiche: FicheAction) -> dict[str, str]:
+    """Rules that tie a fiche to its contract (DOMAIN.md §4), as ``{field: message}``."""
+    contrat = fiche.contrat
+    errors: dict[str, str] = {}
+    if fiche.axe_id and not contrat.axes.filter(pk=fiche.axe_id).exists():
+        axes = ", ".join(str(n) for n in contrat.axes.values_list("numero", flat=True))
+        errors["axe"] = f"L'axe {fiche.axe.numero} n'est pas un axe du contrat {contrat.reference} (axes {axes})."
+    if fiche.mesure_id and fiche.axe_id and fiche.mesure.axe_id != fiche.axe_id:
+        errors["mesure"] = (
+            f"La mesure {fiche.mesure.code} relève de l'axe {fiche.mesure.axe.numero}, pas de l'axe {fiche.axe.numero}."
+        )
+    if fiche.volet_id and fiche.volet.contrat_id != contrat.pk:
+        errors["volet"] = "Ce volet appartient à un autre contrat."
+    if not fiche.volet_id and contrat.volets.exists() and fiche.axe_id and fiche.axe.numero == 2:
+        errors["volet"] = f"Le contrat {contrat.reference} a des volets : rattachez l'action de l'axe 2 à l'un d'eux."
+    if fiche.date_debut and fiche.date_debut < contrat.date_debut:
+        errors["date_debut"] = (
+            f"L'action commence le {fiche.date_debut:%d/%m/%Y}, avant le contrat ({contrat.date_debut:%d/%m/%Y})."
+        )
+    if fiche.date_fin and fiche.date_fin > contrat.date_fin:
+        errors["date_fin"] = (
+            f"L'action finit le {fiche.date_fin:%d/%m/%Y}, après le contrat ({contrat.date_fin:%d/%m/%Y})."
+        )
+    if fiche.code and not CODE_RE.match(fiche.code):
+        errors["code"] = f"Le code « {fiche.code} » doit avoir la forme A<axe>-<numéro>, par exemple A1-03."
+    elif fiche.code and fiche.axe_id and fiche.code[1] != str(fiche.axe.numero):
+        errors["code"] = f"Le code « {fiche.code} » ne correspond pas à l'axe {fiche.axe.numero}."
+    if fiche.nature == NatureAction.RENFORCEE and not fiche.justification_renforcement.strip():
+        errors["justification_renforcement"] = (
+            "Une action renforcée doit être justifiée (plus de personnes, nouveaux publics, nouveaux territoires)."
+        )
+    return errors
+
+
+def _validate_and_save(fiche: FicheAction, by) -> FicheAction:
+    errors = fiche_errors(fiche)
+    if errors:
+        raise ValidationError(errors)
+    save_validated(fiche, by=by)
+    return fiche
+
+
+def next_code(contrat: Contrat, axe_numero: int) -> str:
+    """The next free code on an axis: A1-01, A1-02…"""
+    prefix = f"A{axe_numero}-"
+    used = [
+        int(c[len(prefix) :]) for c in contrat.fiches.filter(code__startswith=prefix).values_list("code", flat=True)
+    ]
+    return f"{prefix}{(max(used, default=0) + 1):02d}"
+
+
+@transaction.atomic
+def fiche_create(*, contrat: Contrat, by=None, code: str = "", **fields) -> FicheAction:
+    """Creates a proposed fiche on a contract that is not signed (a signed one takes an avenant)."""
+    ensure_modifiable(contrat)
+    unknown = set(fields) - set(CHAMPS_CONTRACTUELS)
+    if unknown:
+        raise ValidationError(f"Champs inconnus : {', '.join(sorted(unknown))}.")
+    fiche = FicheAction(contrat=contrat, **fields)
+    fiche.code = code or (next_code(contrat, fiche.axe.numero) if fiche.axe_id else "")
+    return _validate_and_save(fiche, by)
+
+
+@transaction.atomic
+def fiche_update(*, fiche: FicheAction, by=None, **fields) -> FicheAction:
+    """Changes a fiche's contractual content, while its contract is not signed."""
+    ensure_modifiable(fiche.contrat)
+    unknown = set(fields) - set(CHAMPS_CONTRACTUELS) - {"code"}
+    if unknown:
+        raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(fiche, name, value)
+    return _validate_and_save(fiche, by)
+
+
+@transaction.atomic
+def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
+    """Moves a fiche along ``TRANSITIONS_FICHE``. Validation runs the blocking checks (parity)."""
+    fiche = FicheAction.objects.select_for_update().select_related("contrat").get(pk=fiche.pk)
+    if to not in TRANSITIONS_FICHE[fiche.statut]:
+        raise ValidationError(
+            f"La fiche {fiche.code} ne peut pas passer de « {fiche.get_statut_display()} » "
+            f"à « {StatutFiche(to).label} »."
+        )
+    if (fiche.statut, to) in RETOURS_INTERDITS_APRES_SIGNATURE:
+        ensure_modifiable(fiche.contrat)
+    if to == StatutFiche.VALIDEE:
+        errors = hooks.run_checks(hooks.FICHE_VALIDATION, fiche)
+        if errors:
+            raise ValidationError([f"La fiche {fiche.code} ne peut pas être validée :", *errors])
+    fiche.statut = to
+    save_validated(fiche, by=by)
+    return fiche
+
+
+@transaction.atomic
+def indicateur_create(
+    *, fiche: FicheAction, nom: str, type_indicateur: str, unite: str, by=None, **fields
+) -> Indicateur:
+    """Adds an indicator to a fiche (contractual: before signature only)."""
+    ensure_modifiable(fiche.contrat)
+    indicateur = Indicateur(fiche=fiche, nom=nom, type_indicateur=type_indicateur, unite=unite, **fields)
+    save_validated(indicateur, by=by)
+    return indicateur
+
+
+def _valeur(indicateur: Indicateur, annee: int) -> ValeurIndicateur:
+    contrat = indicateur.fiche.contrat
+    if annee not in contrat.annees:
+        raise ValidationError(
+            {"annee": f"{annee} est hors de la période du contrat ({contrat.date_debut.year}-{contrat.date_fin.year})."}
+        )
+    return ValeurIndicateur.objects.filter(indicateur=indicateur, annee=annee).first() or ValeurIndicateur(
+        indicateur=indicateur, annee=annee
+    )
+
+
+@transaction.atomic
+def indicateur_set_cible(*, indicateur: Indicateur, annee: int, cible: Decimal | None, by=None) -> ValeurIndicateur:
+    """Sets the target of a year (contractual: before signature, afterwards through an avenant)."""
+    ensure_modifiable(indicateur.fiche.contrat)
+    valeur = _valeur(indicateur, annee)
+    valeur.cible = cible
+    save_validated(valeur, by=by)
+    return valeur
+
+
+@transaction.atomic
+def indicateur_set_realise(*, indicateur: Indicateur, annee: int, realise: Decimal | None, by=None) -> ValeurIndicateur:
+    """Records the value achieved in a year (execution data: allowed after signature)."""
+    if annee > date.today().year:
+        raise ValidationError({"annee": f"L'année {annee} n'a pas commencé : pas de valeur atteinte."})
+    valeur = _valeur(indicateur, annee)
+    valeur.realise = realise
+    save_validated(valeur, by=by)
+    return valeur
+
+
+# --- Changes proposed by an avenant ------------------------------------------------------------------
+
+
+def avenant_modifier_fiche(*, avenant, fiche: FicheAction, by=None, **changes):
+    """Proposes changes to a signed fiche's contractual content; applied when the avenant is signed."""
+    from actions.checks import to_json
+    from contrats.enums import NatureModification
+    from contrats.services import modification_add
+
+    if fiche.contrat_id != avenant.contrat_id:
+        raise ValidationError("Cette fiche n'appartient pas au contrat de l'avenant.")
+    unknown = set(changes) - set(CHAMPS_CONTRACTUELS)
+    if unknown:
+        raise ValidationError(f"Champs non modifiables par avenant : {', '.join(sorted(unknown))}.")
+    return modification_add(
+        avenant=avenant,
+        nature=NatureModification.FICHE,
+        libelle=f"Fiche {fiche.code} : {', '.join(FicheAction._meta.get_field(n).verbose_name for n in changes)}",
+        cible={"fiche": fiche.code},
+        apres={name: to_json(name, value) for name, value in changes.items()},
+        by=by,
+    )
+
+
+def avenant_ajouter_fiche(*, avenant, code: str, by=None, **fields):
+    """Proposes a new fiche; it is created (validated) when the avenant is signed."""
+    from actions.checks import to_json
+    from contrats.enums import NatureModification
+    from contrats.services import modification_add
+
+    contrat = avenant.contrat
+    if contrat.fiches.filter(code=code).exists():
+        raise ValidationError({"code": f"Le code {code} existe déjà dans le contrat {contrat.reference}."})
+    draft = FicheAction(contrat=contrat, code=code, **fields)
+    errors = fiche_errors(draft)
+    if errors:
+        raise ValidationError(errors)
+    draft.full_clean(exclude=["contrat"], validate_unique=False, validate_constraints=False)
+    return modification_add(
+        avenant=avenant,
+        nature=NatureModification.FICHE_AJOUT,
+        libelle=f"Nouvelle fiche {code} : {fields.get('intitule', '')}",
+        cible={"fiche": code},
+        apres={name: to_json(name, value) for name, value in fields.items()},
+        by=by,
+    )
+
+
+def avenant_modifier_cible(*, avenant, indicateur: Indicateur, annee: int, cible: Decimal | None, by=None):
+    """Proposes a new yearly target for an indicator."""
+    from contrats.enums import NatureModification
+    from contrats.services import modification_add
+
+    if indicateur.fiche.contrat_id != avenant.contrat_id:
+        raise ValidationError("Cet indicateur n'appartient pas au contrat de l'avenant.")
+    return modification_add(
+        avenant=avenant,
+        nature=NatureModification.CIBLE,
+        libelle=f"Fiche {indicateur.fiche.code}, {indicateur.nom}, cible {annee}",
+        cible={"fiche": indicateur.fiche.code, "indicateur": indicateur.pk, "annee": annee},
+        apres=None if cible is None else str(cible),
+        by=by,
+    )

@@ -1,0 +1,349 @@
+"""Writes on contracts: creation, workflow, signature, avenants, steering committees."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from contrats.enums import (
+    PREFIXES,
+    STATUTS_AVENANT_OUVERTS,
+    STATUTS_AVENANT_POSSIBLE,
+    TRANSITIONS_AVENANT,
+    TRANSITIONS_CONTRAT,
+    NatureModification,
+    PartieSignataire,
+    StatutAvenant,
+    StatutContrat,
+    TypeComite,
+    TypeContrat,
+)
+from contrats.models import (
+    Avenant,
+    Comite,
+    Contrat,
+    ModificationAvenant,
+    RegleTypeContrat,
+    Signataire,
+    Volet,
+)
+from pacte import hooks
+from pacte.models import Axe, Collectivite, Organisation
+
+
+def ensure_modifiable(contrat: Contrat) -> None:
+    """Raises when the contract's contractual data is frozen by its signature."""
+    if contrat.est_fige:
+        raise ValidationError(
+            f"Le contrat {contrat.reference} est {contrat.get_statut_display().lower()} : "
+            "ses données contractuelles ne changent plus que par un avenant."
+        )
+
+
+def save_validated(instance, *, by=None, exclude=None) -> None:
+    """``full_clean()`` then save, recording ``by`` in the audit trail."""
+    instance.full_clean(exclude=exclude)
+    hooks.attribute_history(instance, by)
+    instance.save()
+
+
+def _regle(type_contrat: str) -> RegleTypeContrat:
+    try:
+        return RegleTypeContrat.objects.prefetch_related("axes").get(type_contrat=type_contrat)
+    except RegleTypeContrat.DoesNotExist:
+        raise ValidationError(f"Aucune règle n'est définie pour le type de contrat « {type_contrat} ».") from None
+
+
+def _check_axes(regle: RegleTypeContrat, axes: list[Axe]) -> None:
+    allowed = {a.numero for a in regle.axes.all()}
+    refused = sorted(a.numero for a in axes if a.numero not in allowed)
+    if refused:
+        raise ValidationError(
+            {
+                "axes": f"Un {regle.get_type_contrat_display()} ne porte pas "
+                f"{'les axes' if len(refused) > 1 else 'l’axe'} {', '.join(map(str, refused))} "
+                f"(axes possibles : {', '.join(map(str, sorted(allowed)))})."
+            }
+        )
+    if not axes:
+        raise ValidationError({"axes": "Un contrat porte au moins un axe."})
+
+
+@transaction.atomic
+def contrat_create(
+    *,
+    collectivite: Collectivite,
+    type_contrat: str,
+    date_debut: date,
+    date_fin: date,
+    by=None,
+    reference: str = "",
+    titre: str = "",
+    axes: list[Axe] | None = None,
+) -> Contrat:
+    """Creates a draft contract with the axes of its type (or the subset given)."""
+    regle = _regle(type_contrat)
+    if type_contrat == TypeContrat.CLS_METROPOLE and not collectivite.est_metropole:
+        raise ValidationError(
+            {"type_contrat": f"{collectivite} n'est pas une métropole : choisissez un CLS départemental."}
+        )
+    if type_contrat == TypeContrat.CLS_DEPARTEMENT and collectivite.est_metropole:
+        raise ValidationError({"type_contrat": f"{collectivite} est une métropole : choisissez un CLS de métropole."})
+    axes = list(regle.axes.all()) if axes is None else list(axes)
+    _check_axes(regle, axes)
+    contrat = Contrat(
+        collectivite=collectivite,
+        type_contrat=type_contrat,
+        date_debut=date_debut,
+        date_fin=date_fin,
+        reference=reference or f"{PREFIXES[type_contrat]}-{date_debut.year}-{collectivite.code}",
+        titre=titre or regle.titre_defaut,
+    )
+    save_validated(contrat, by=by)
+    contrat.axes.set(axes)
+    return contrat
+
+
+@transaction.atomic
+def contrat_update(*, contrat: Contrat, by=None, axes: list[Axe] | None = None, **fields) -> Contrat:
+    """Changes a contract that is not signed yet (title, dates, axes)."""
+    ensure_modifiable(contrat)
+    allowed = {"titre", "date_debut", "date_fin"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(contrat, name, value)
+    save_validated(contrat, by=by)
+    if axes is not None:
+        _check_axes(_regle(contrat.type_contrat), list(axes))
+        used = set(contrat.fiches.exclude(axe__in=axes).values_list("code", flat=True))
+        if used:
+            raise ValidationError({"axes": f"Des fiches portent sur un axe retiré : {', '.join(sorted(used))}."})
+        contrat.axes.set(axes)
+    return contrat
+
+
+@transaction.atomic
+def volet_create(*, contrat: Contrat, numero: int, intitule: str, by=None) -> Volet:
+    """Adds a volet to a CDIE (or a convention unique); volets are funded separately."""
+    ensure_modifiable(contrat)
+    regle = _regle(contrat.type_contrat)
+    if numero > regle.volets_max:
+        raise ValidationError(
+            {"numero": f"Un {regle.get_type_contrat_display()} a au plus {regle.volets_max} volet(s)."}
+            if regle.volets_max
+            else {"numero": f"Un {regle.get_type_contrat_display()} n'a pas de volets."}
+        )
+    volet = Volet(contrat=contrat, numero=numero, intitule=intitule)
+    save_validated(volet, by=by)
+    return volet
+
+
+def signature_errors(contrat: Contrat) -> list[str]:
+    """Everything that prevents the contract from being signed (checks of every app)."""
+    return hooks.run_checks(hooks.CONTRAT_SIGNATURE, contrat)
+
+
+def _raise_if(errors: list[str], intro: str) -> None:
+    if errors:
+        raise ValidationError([intro, *errors])
+
+
+@transaction.atomic
+def contrat_transition(*, contrat: Contrat, to: str, by=None, motif: str = "") -> Contrat:
+    """Moves a contract along ``TRANSITIONS_CONTRAT``; signing goes through ``contrat_sign``."""
+    contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
+    if to not in TRANSITIONS_CONTRAT[contrat.statut]:
+        raise ValidationError(
+            f"Le contrat {contrat.reference} ne peut pas passer de « {contrat.get_statut_display()} » "
+            f"à « {StatutContrat(to).label} »."
+        )
+    if to == StatutContrat.SIGNE:
+        raise ValidationError("La signature s'enregistre avec ses dates et ses signataires.")
+    if to == StatutContrat.PRET_SIGNATURE:
+        _raise_if(signature_errors(contrat), f"Le contrat {contrat.reference} n'est pas prêt pour signature :")
+    if to in (StatutContrat.CLOS, StatutContrat.RESILIE):
+        if to == StatutContrat.RESILIE and not motif:
+            raise ValidationError({"motif_fin": "Indiquez le motif de la résiliation."})
+        contrat.motif_fin = motif
+    contrat.statut = to
+    save_validated(contrat, by=by)
+    return contrat
+
+
+@transaction.atomic
+def signataire_set(
+    *,
+    contrat: Contrat,
+    partie: str,
+    nom: str,
+    qualite: str,
+    date_signature: date | None = None,
+    organisation: Organisation | None = None,
+    by=None,
+) -> Signataire:
+    """Records (or updates) who signs for a party, and when."""
+    ensure_modifiable(contrat)
+    if partie == PartieSignataire.PARTENAIRE:
+        signataire = Signataire.objects.filter(contrat=contrat, organisation=organisation).first()
+    else:
+        signataire = Signataire.objects.filter(contrat=contrat, partie=partie).first()
+    signataire = signataire or Signataire(contrat=contrat, partie=partie, organisation=organisation)
+    signataire.nom, signataire.qualite, signataire.date_signature = nom, qualite, date_signature
+    save_validated(signataire, by=by)
+    return signataire
+
+
+@transaction.atomic
+def contrat_sign(*, contrat: Contrat, signed_on: date, by=None) -> Contrat:
+    """Signs a contract that is ready: both parties (and every partner) have signed by ``signed_on``.
+
+    The checks run once more (data may have changed since "prêt pour signature"); from now on the
+    contractual data is frozen.
+    """
+    contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
+    if contrat.statut != StatutContrat.PRET_SIGNATURE:
+        raise ValidationError(
+            f"Seul un contrat prêt pour signature peut être signé ({contrat.reference} est "
+            f"« {contrat.get_statut_display().lower()} »)."
+        )
+    if signed_on > timezone.localdate():
+        raise ValidationError({"date_signature": "La date de signature ne peut pas être dans le futur."})
+    errors = []
+    signataires = list(contrat.signataires.all())
+    parties = {s.partie for s in signataires}
+    for partie, label in (
+        (PartieSignataire.ETAT, "l'État"),
+        (PartieSignataire.COLLECTIVITE, "la collectivité"),
+    ):
+        if partie not in parties:
+            errors.append(f"Le signataire pour {label} n'est pas renseigné.")
+    for s in signataires:
+        if s.date_signature is None:
+            errors.append(f"{s.nom} ({s.qualite}) n'a pas de date de signature.")
+        elif s.date_signature > signed_on:
+            errors.append(f"{s.nom} a signé le {s.date_signature:%d/%m/%Y}, après le {signed_on:%d/%m/%Y}.")
+    errors += signature_errors(contrat)
+    _raise_if(errors, f"Le contrat {contrat.reference} ne peut pas être signé :")
+    contrat.statut = StatutContrat.SIGNE
+    contrat.date_signature = signed_on
+    save_validated(contrat, by=by)
+    return contrat
+
+
+# --- Avenants -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def avenant_create(*, contrat: Contrat, objet: str, by=None) -> Avenant:
+    """Opens the next avenant (numbered 1, 2, 3…) on a signed contract; one open at a time."""
+    contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
+    if contrat.statut not in STATUTS_AVENANT_POSSIBLE:
+        raise ValidationError(
+            f"Un avenant ne s'ouvre que sur un contrat signé ou en exécution "
+            f"({contrat.reference} est « {contrat.get_statut_display().lower()} »)."
+        )
+    ouvert = contrat.avenants.filter(statut__in=STATUTS_AVENANT_OUVERTS).first()
+    if ouvert:
+        raise ValidationError(f"L'avenant n° {ouvert.numero} est encore ouvert : signez-le ou abandonnez-le d'abord.")
+    numero = (contrat.avenants.aggregate(m=Max("numero"))["m"] or 0) + 1
+    avenant = Avenant(contrat=contrat, numero=numero, objet=objet)
+    save_validated(avenant, by=by)
+    return avenant
+
+
+def ensure_avenant_modifiable(avenant: Avenant) -> None:
+    if avenant.statut != StatutAvenant.BROUILLON:
+        raise ValidationError(
+            f"L'avenant n° {avenant.numero} est « {avenant.get_statut_display().lower()} » : "
+            "il ne se modifie plus (repassez-le en brouillon s'il n'est pas signé)."
+        )
+
+
+@transaction.atomic
+def modification_add(
+    *, avenant: Avenant, nature: str, libelle: str, cible: dict, apres, by=None
+) -> ModificationAvenant:
+    """Adds one change to a draft avenant; replaces an earlier change of the same target."""
+    ensure_avenant_modifiable(avenant)
+    if nature not in NatureModification.values:
+        raise ValidationError(f"Nature de modification inconnue : {nature}.")
+    modification = avenant.modifications.filter(nature=nature, cible=cible).first() or ModificationAvenant(
+        avenant=avenant, nature=nature, cible=cible
+    )
+    modification.libelle, modification.apres = libelle, apres
+    save_validated(modification, by=by)
+    return modification
+
+
+@transaction.atomic
+def avenant_transition(*, avenant: Avenant, to: str, by=None) -> Avenant:
+    """Moves an avenant along ``TRANSITIONS_AVENANT``; signing goes through ``avenant_sign``."""
+    avenant = Avenant.objects.select_for_update().get(pk=avenant.pk)
+    if to not in TRANSITIONS_AVENANT[avenant.statut]:
+        raise ValidationError(
+            f"L'avenant n° {avenant.numero} ne peut pas passer de « {avenant.get_statut_display()} » "
+            f"à « {StatutAvenant(to).label} »."
+        )
+    if to == StatutAvenant.SIGNE:
+        raise ValidationError("La signature d'un avenant s'enregistre avec sa date.")
+    if to == StatutAvenant.PRET_SIGNATURE and not avenant.modifications.exists():
+        raise ValidationError(f"L'avenant n° {avenant.numero} ne modifie rien.")
+    avenant.statut = to
+    save_validated(avenant, by=by)
+    return avenant
+
+
+@transaction.atomic
+def avenant_sign(
+    *, avenant: Avenant, signed_on: date, signataire_etat: str, signataire_collectivite: str, by=None
+) -> Avenant:
+    """Signs an avenant: applies each change (keeping the before value), then re-runs every check
+    of contract signature on the result. Any failure rolls the whole avenant back."""
+    avenant = Avenant.objects.select_for_update().select_related("contrat").get(pk=avenant.pk)
+    if avenant.statut != StatutAvenant.PRET_SIGNATURE:
+        raise ValidationError(f"Seul un avenant prêt pour signature peut être signé (n° {avenant.numero}).")
+    if signed_on > timezone.localdate():
+        raise ValidationError({"date_signature": "La date de signature ne peut pas être dans le futur."})
+    if signed_on < avenant.contrat.date_signature:
+        raise ValidationError({"date_signature": "Un avenant ne peut pas être signé avant le contrat."})
+    if not signataire_etat or not signataire_collectivite:
+        raise ValidationError("Les deux signataires de l'avenant sont obligatoires.")
+    now = timezone.now()
+    for modification in avenant.modifications.order_by("pk"):
+        modification.avant = hooks.applier(modification.nature)(modification, by=by)
+        modification.applique_le = now
+        modification.save(update_fields=["avant", "applique_le"])
+    _raise_if(
+        signature_errors(avenant.contrat),
+        f"Après application, l'avenant n° {avenant.numero} laisserait le contrat irrégulier :",
+    )
+    avenant.statut = StatutAvenant.SIGNE
+    avenant.date_signature = signed_on
+    avenant.signataire_etat, avenant.signataire_collectivite = signataire_etat, signataire_collectivite
+    save_validated(avenant, by=by)
+    return avenant
+
+
+@transaction.atomic
+def comite_create(
+    *, contrat: Contrat, type_comite: str, date: date, lieu="", participants="", decisions="", by=None
+) -> Comite:
+    """Records a comité de suivi or de pilotage (execution data: allowed after signature)."""
+    if type_comite not in TypeComite.values:
+        raise ValidationError({"type_comite": "Instance inconnue."})
+    comite = Comite(
+        contrat=contrat,
+        type_comite=type_comite,
+        date=date,
+        lieu=lieu,
+        participants=participants,
+        decisions=decisions,
+    )
+    save_validated(comite, by=by)
+    return comite

@@ -1,0 +1,281 @@
+"""Writes on money: funding lines, ceilings, payments, reliquats, annual reports, avenant changes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import DecimalField, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from actions.models import FicheAction
+from contrats.enums import NatureModification
+from contrats.models import Avenant, Contrat, Volet
+from contrats.services import ensure_modifiable, modification_add, save_validated
+from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRapport, TypeFinanceur
+from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
+from financement.rules import REALISE, parite_violations
+from pacte.models import Organisation
+from pacte.money import ZERO, format_euros, to_cents
+
+_UNSET = object()
+
+
+def _annee_du_contrat(contrat: Contrat, annee: int) -> None:
+    if annee not in contrat.annees:
+        raise ValidationError(
+            {
+                "annee": f"{annee} est hors de la période du contrat {contrat.reference} "
+                f"({contrat.date_debut.year}-{contrat.date_fin.year})."
+            }
+        )
+
+
+def _montant(value, champ: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except Exception:
+        raise ValidationError({champ: f"« {value} » n'est pas un montant."}) from None
+    if isinstance(value, float):
+        raise ValidationError({champ: "Les montants sont des décimaux, jamais des flottants."})
+    if amount != to_cents(amount):
+        raise ValidationError({champ: f"{value} : un montant s'exprime au centime près."})
+    if amount < 0:
+        raise ValidationError({champ: f"Le montant ne peut pas être négatif ({format_euros(amount)})."})
+    return amount
+
+
+@transaction.atomic
+def ligne_financement_set(
+    *,
+    fiche: FicheAction,
+    annee: int,
+    type_financeur: str,
+    financeur: Organisation | None = None,
+    prevu=_UNSET,
+    engage=_UNSET,
+    realise=_UNSET,
+    by=None,
+) -> LigneFinancement:
+    """Creates or updates one funder's line for an action and a year.
+
+    ``prevu`` is contractual: refused once the contract is signed (an avenant changes it).
+    ``engage`` and ``realise`` are execution data and stay editable.
+    """
+    contrat = fiche.contrat
+    _annee_du_contrat(contrat, annee)
+    if prevu is not _UNSET:
+        ensure_modifiable(contrat)
+    ligne = LigneFinancement.objects.filter(
+        fiche=fiche, annee=annee, type_financeur=type_financeur, financeur=financeur
+    ).first()
+    if ligne is None:
+        ensure_modifiable(contrat)  # a new funder line is a contractual change too
+        ligne = LigneFinancement(fiche=fiche, annee=annee, type_financeur=type_financeur, financeur=financeur)
+    for champ, value in (("prevu", prevu), ("engage", engage), ("realise", realise)):
+        if value is not _UNSET:
+            amount = _montant(value, champ)
+            if champ == "prevu" and amount is None:
+                raise ValidationError({"prevu": "Le montant prévu est obligatoire (0 si rien n'est prévu)."})
+            setattr(ligne, champ, amount)
+    save_validated(ligne, by=by)
+    return ligne
+
+
+@transaction.atomic
+def plafond_set(*, contrat: Contrat, annee: int, montant, volet: Volet | None = None, by=None) -> Plafond:
+    """Sets the State's annual ceiling of a contract (or of one CDIE volet), before signature."""
+    ensure_modifiable(contrat)
+    _annee_du_contrat(contrat, annee)
+    if volet is not None and volet.contrat_id != contrat.pk:
+        raise ValidationError({"volet": "Ce volet appartient à un autre contrat."})
+    plafond = Plafond.objects.filter(contrat=contrat, annee=annee, volet=volet).first() or Plafond(
+        contrat=contrat, annee=annee, volet=volet
+    )
+    plafond.montant = _montant(montant, "montant")
+    save_validated(plafond, by=by)
+    return plafond
+
+
+def alertes_realise(contrat: Contrat) -> list[str]:
+    """Warnings (not blocking): parity breaches on the amounts actually spent."""
+    return parite_violations(FicheAction.objects.filter(contrat=contrat), champ=REALISE)
+
+
+# --- Payments and reliquats --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def versement_create(
+    *,
+    contrat: Contrat,
+    annee: int,
+    nature: str,
+    montant,
+    numero_ej: str = "",
+    date_engagement: date | None = None,
+    date_versement: date | None = None,
+    by=None,
+) -> Versement:
+    """Records a State payment for a signed contract."""
+    if not contrat.est_fige:
+        raise ValidationError("L'État ne verse qu'au titre d'un contrat signé.")
+    _annee_du_contrat(contrat, annee)
+    versement = Versement(
+        contrat=contrat,
+        annee=annee,
+        nature=nature,
+        montant=_montant(montant, "montant"),
+        numero_ej=numero_ej,
+        date_engagement=date_engagement,
+        date_versement=date_versement,
+    )
+    save_validated(versement, by=by)
+    return versement
+
+
+_money = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _sum(qs, field: str) -> Decimal:
+    return qs.aggregate(s=Coalesce(Sum(field), Value(ZERO), output_field=_money))["s"]
+
+
+@transaction.atomic
+def reliquat_compute(*, contrat: Contrat, annee: int, by=None) -> Reliquat:
+    """Computes what the State paid for ``annee`` and the collectivité did not spend on the State's share.
+
+    reliquat = max(0, Σ payments made − Σ State ``réalisé``). Recomputing keeps a decision already taken
+    only if the amount did not change.
+    """
+    _annee_du_contrat(contrat, annee)
+    verse = _sum(contrat.versements.filter(annee=annee, date_versement__isnull=False), "montant")
+    realise = _sum(
+        LigneFinancement.objects.filter(fiche__contrat=contrat, annee=annee, type_financeur=TypeFinanceur.ETAT),
+        "realise",
+    )
+    reliquat = Reliquat.objects.filter(contrat=contrat, annee=annee).first() or Reliquat(contrat=contrat, annee=annee)
+    montant = max(ZERO, verse - realise)
+    if reliquat.pk and reliquat.montant != montant and reliquat.decision:
+        reliquat.decision, reliquat.decide_le, reliquat.decide_par = "", None, None
+    reliquat.verse, reliquat.realise_etat, reliquat.montant = verse, realise, montant
+    save_validated(reliquat, by=by)
+    return reliquat
+
+
+@transaction.atomic
+def reliquat_decide(*, reliquat: Reliquat, decision: str, by, commentaire: str = "") -> Reliquat:
+    """Records what is done with a reliquat: deducted from next year's payment, or reclaimed."""
+    if decision not in DecisionReliquat.values:
+        raise ValidationError({"decision": "Choisissez la déduction ou le titre de reversement."})
+    if reliquat.montant == 0:
+        raise ValidationError("Il n'y a pas de reliquat à traiter pour cet exercice.")
+    if decision == DecisionReliquat.DEDUCTION and reliquat.annee >= reliquat.contrat.date_fin.year:
+        raise ValidationError({"decision": "Dernier exercice du contrat : le reliquat ne peut qu'être reversé."})
+    reliquat.decision, reliquat.decide_le, reliquat.decide_par = decision, timezone.localdate(), by
+    reliquat.commentaire = commentaire
+    save_validated(reliquat, by=by)
+    return reliquat
+
+
+# --- Annual reports ------------------------------------------------------------------------------------
+
+
+def date_limite_rapport(annee: int) -> date:
+    """The due date of the report for ``annee``: ``PACTE_RAPPORT_ECHEANCE`` (MM-DD) of the next year."""
+    mois, jour = (int(x) for x in settings.PACTE_RAPPORT_ECHEANCE.split("-"))
+    return date(annee + 1, mois, jour)
+
+
+@transaction.atomic
+def rapport_create(*, contrat: Contrat, annee: int, by=None) -> RapportAnnuel:
+    """Opens the annual execution report of a signed contract for a year."""
+    if not contrat.est_fige:
+        raise ValidationError("Un rapport d'exécution porte sur un contrat signé.")
+    _annee_du_contrat(contrat, annee)
+    rapport = RapportAnnuel(contrat=contrat, annee=annee, date_limite=date_limite_rapport(annee))
+    save_validated(rapport, by=by)
+    return rapport
+
+
+@transaction.atomic
+def rapport_transition(*, rapport: RapportAnnuel, to: str, by=None, observations: str = "") -> RapportAnnuel:
+    """Moves a report along ``TRANSITIONS_RAPPORT``; sending it back needs the DDETS's observations."""
+    rapport = RapportAnnuel.objects.select_for_update().get(pk=rapport.pk)
+    if to not in TRANSITIONS_RAPPORT[rapport.statut]:
+        raise ValidationError(
+            f"Le rapport {rapport.annee} ne peut pas passer de « {rapport.get_statut_display()} » "
+            f"à « {StatutRapport(to).label} »."
+        )
+    if to == StatutRapport.A_COMPLETER and not observations.strip():
+        raise ValidationError({"observations_ddets": "Dites ce qu'il faut compléter."})
+    if observations:
+        rapport.observations_ddets = observations
+    today = timezone.localdate()
+    if to == StatutRapport.TRANSMIS:
+        rapport.transmis_le = today
+    if to == StatutRapport.VALIDE:
+        rapport.valide_le = today
+    rapport.statut = to
+    save_validated(rapport, by=by)
+    return rapport
+
+
+# --- Money changes proposed by an avenant ------------------------------------------------------------
+
+
+def avenant_modifier_prevu(
+    *,
+    avenant: Avenant,
+    fiche_code: str,
+    annee: int,
+    type_financeur: str,
+    montant,
+    financeur: Organisation | None = None,
+    by=None,
+):
+    """Proposes a new planned amount for a funder, an action (existing or added by the avenant) and a year."""
+    contrat = avenant.contrat
+    _annee_du_contrat(contrat, annee)
+    amount = _montant(montant, "montant")
+    existe = (
+        contrat.fiches.filter(code=fiche_code).exists()
+        or avenant.modifications.filter(nature=NatureModification.FICHE_AJOUT, cible__fiche=fiche_code).exists()
+    )
+    if not existe:
+        raise ValidationError(f"La fiche {fiche_code} n'existe pas dans le contrat {contrat.reference}.")
+    libelle_financeur = financeur.nom if financeur else TypeFinanceur(type_financeur).label
+    return modification_add(
+        avenant=avenant,
+        nature=NatureModification.PREVU,
+        libelle=f"Fiche {fiche_code}, {annee}, {libelle_financeur} : {format_euros(amount)} prévus",
+        cible={
+            "fiche": fiche_code,
+            "annee": annee,
+            "type_financeur": type_financeur,
+            "financeur": financeur.pk if financeur else None,
+        },
+        apres=str(amount),
+        by=by,
+    )
+
+
+def avenant_modifier_plafond(*, avenant: Avenant, annee: int, montant, volet: Volet | None = None, by=None):
+    """Proposes a new annual State ceiling for the contract (or one volet)."""
+    _annee_du_contrat(avenant.contrat, annee)
+    amount = _montant(montant, "montant")
+    suffixe = f", volet {volet.numero}" if volet else ""
+    return modification_add(
+        avenant=avenant,
+        nature=NatureModification.PLAFOND,
+        libelle=f"Enveloppe {annee}{suffixe} : {format_euros(amount)}",
+        cible={"annee": annee, "volet": volet.numero if volet else None},
+        apres=str(amount),
+        by=by,
+    )
