@@ -36,7 +36,15 @@ from pacte.models import Axe, Collectivite, Organisation
 
 
 def ensure_modifiable(contrat: Contrat) -> None:
-    """Raises when the contract's contractual data is frozen by its signature."""
+    """Raises when the contract's contractual data is frozen by its signature.
+
+    The status is read again from the database (and the row locked inside a transaction), so that
+    a stale instance or a signature happening at the same moment cannot let a change through.
+    """
+    rows = Contrat.objects.filter(pk=contrat.pk)
+    if transaction.get_connection().in_atomic_block:
+        rows = rows.select_for_update()
+    contrat.statut = rows.values_list("statut", flat=True).get()
     if contrat.est_fige:
         raise ValidationError(
             f"Le contrat {contrat.reference} est {contrat.get_statut_display().lower()} : "

@@ -11,7 +11,7 @@ from actions.models import FicheAction
 from contrats.enums import NatureModification
 from contrats.services import save_validated
 from financement.models import LigneFinancement, Plafond
-from financement.rules import parite_violations, plafond_violations
+from financement.regles import parite_violations, plafond_violations
 from pacte import hooks
 
 

@@ -18,7 +18,7 @@ from contrats.models import Avenant, Contrat, Volet
 from contrats.services import ensure_modifiable, modification_add, save_validated
 from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
-from financement.rules import REALISE, parite_violations
+from financement.regles import REALISE, parite_violations
 from pacte.models import Organisation
 from pacte.money import ZERO, format_euros, to_cents
 
@@ -48,7 +48,7 @@ def _montant(value, champ: str) -> Decimal | None:
         raise ValidationError({champ: f"{value} : un montant s'exprime au centime près."})
     if amount < 0:
         raise ValidationError({champ: f"Le montant ne peut pas être négatif ({format_euros(amount)})."})
-    return amount
+    return to_cents(amount)
 
 
 @transaction.atomic

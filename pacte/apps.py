@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PacteConfig(AppConfig):
     name = "pacte"
     verbose_name = "Référentiels et utilisateurs"
+
+    def ready(self) -> None:
+        from pacte import perms  # noqa: F401  (registers the permission predicates with rules)
