@@ -78,7 +78,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_staff = True
     organisation = factory.SubFactory(OrganisationFactory, ddets=True)
     role = Role.EDITEUR
-    password = factory.PostGenerationMethodCall("set_password", "mot-de-passe-de-test")
+    password = factory.django.Password("mot-de-passe-de-test")
 
     class Params:
         lecteur = factory.Trait(role=Role.LECTEUR)
