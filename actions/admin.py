@@ -1,1 +1,332 @@
-from django.contrib import admin  # noqa: F401
+"""Back-office of the fiches actions, their indicators and the indicators' yearly values.
+
+Once the contract is signed, the contractual content of a fiche (``CHAMPS_CONTRACTUELS``), its
+indicators and their targets are read-only; the achieved values stay editable. The status changes
+through the admin actions, which call ``fiche_transition`` (parity checks on validation).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import Q
+
+from actions.enums import StatutFiche
+from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
+from actions.services import fiche_errors, fiche_transition, next_code
+from contrats.admin import ContratAdmin, contrats_modifiables
+from contrats.enums import STATUTS_FIGES
+from contrats.models import Volet
+from pacte.admin_base import (
+    HistoryAdmin,
+    ReadOnlyInline,
+    ScopedInline,
+    prepare,
+    register_inline,
+    saisie_collectivite,
+)
+from pacte.models import Mesure
+
+
+def _ecrit(request, contrat) -> bool:
+    return prepare(request, contrat) or saisie_collectivite(request, contrat)
+
+
+# --- On the contract's page: the list of its fiches -------------------------------------------------------
+
+
+class FicheInline(ReadOnlyInline, admin.TabularInline):
+    model = FicheAction
+    position = 10
+    fields = ("code", "intitule", "axe", "statut")
+    verbose_name_plural = "fiches actions (chacune se modifie sur sa page)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("axe", "contrat").order_by("code")
+
+
+register_inline(ContratAdmin, FicheInline)
+
+
+# --- Fiche action -----------------------------------------------------------------------------------------
+
+
+class FicheActionForm(forms.ModelForm):
+    """Runs ``fiche_errors`` (the rules tying a fiche to its contract) like ``fiche_create`` does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "code" in self.fields:
+            self.fields["code"].required = False
+            self.fields["code"].help_text = "Vide : le prochain code libre de l'axe (A1-01, A1-02…)."
+
+    def clean(self):
+        cleaned = super().clean()
+        contrat = cleaned.get("contrat") or (self.instance.contrat if self.instance.contrat_id else None)
+        axe = cleaned.get("axe")
+        if "code" in self.fields and not cleaned.get("code") and contrat and axe:
+            cleaned["code"] = next_code(contrat, axe.numero)
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.instance.contrat_id or self.instance.contrat.est_fige:
+            return
+        for field, message in fiche_errors(self.instance).items():
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+            elif field not in self.fields:
+                self.add_error(None, message)
+
+
+class IndicateurInline(ScopedInline, admin.TabularInline):
+    model = Indicateur
+    position = 20
+    contrat_path = "contrat"
+    fields = ("nom", "type_indicateur", "unite", "valeur_reference", "source")
+    verbose_name_plural = "indicateurs (les valeurs annuelles se saisissent sur la page de chaque indicateur)"
+
+    def peut_modifier(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+
+@admin.register(FicheAction)
+class FicheActionAdmin(HistoryAdmin):
+    form = FicheActionForm
+    contrat_path = "contrat"
+    list_display = ("code", "intitule", "contrat", "collectivite", "axe_numero", "statut", "nature", "porteur")
+    list_filter = (
+        "statut",
+        "nature",
+        "axe",
+        "contrat__type_contrat",
+        ("contrat__collectivite", RelatedOnlyFieldListFilter),
+    )
+    list_select_related = ("contrat", "contrat__collectivite", "axe", "porteur")
+    search_fields = ("code", "intitule", "contrat__reference", "porteur__nom")
+    ordering = ("contrat__reference", "code")
+    show_full_result_count = False
+    autocomplete_fields = ("porteur",)
+    fieldsets = (
+        (None, {"fields": ("contrat", "code", "intitule", "axe", "mesure", "volet", "statut")}),
+        ("Nature", {"fields": ("nature", "justification_renforcement")}),
+        ("Contenu", {"fields": ("contexte", "objectifs", "description", "public_cible", "volume_public")}),
+        ("Territoire", {"fields": ("territoire_departement_entier", "territoire_detail")}),
+        ("Mise en œuvre", {"fields": ("porteur", "partenaires", ("date_debut", "date_fin"), "jalons", "etp")}),
+        ("Suivi", {"fields": ("cree_le", "modifie_le")}),
+    )
+    inlines = [IndicateurInline]
+    actions = ["valider", "rouvrir", "demarrer", "terminer", "abandonner"]
+
+    @admin.display(description="collectivité", ordering="contrat__collectivite__nom")
+    def collectivite(self, obj):
+        return obj.contrat.collectivite
+
+    @admin.display(description="axe", ordering="axe__numero")
+    def axe_numero(self, obj) -> int:
+        return obj.axe.numero
+
+    # --- Who writes what -------------------------------------------------------------------------------
+
+    def peut_modifier(self, request, obj) -> bool:
+        # The collectivité's agents edit the funding lines on this page; the fiche's fields stay read-only.
+        return _ecrit(request, self.contrat_de(obj))
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return prepare(request)
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    def has_prepare_permission(self, request) -> bool:
+        return prepare(request)
+
+    def has_execution_permission(self, request) -> bool:
+        return _ecrit(request, None)
+
+    def get_readonly_fields(self, request, obj=None):
+        toujours = ("statut", "cree_le", "modifie_le")
+        if obj is None:
+            return toujours
+        if not prepare(request, obj.contrat):
+            return flatten_fieldsets(self.get_fieldsets(request, obj))
+        if obj.contrat.est_fige:
+            return (*toujours, "contrat", "code", *CHAMPS_CONTRACTUELS)
+        return (*toujours, "contrat")
+
+    def choices_for(self, db_field, request):
+        fiche = getattr(request, "pacte_objet", None)
+        if db_field.name == "contrat":
+            return contrats_modifiables(request)
+        if db_field.name == "volet":
+            volets = Volet.objects.for_user(request.user)
+            return volets.filter(contrat_id=fiche.contrat_id) if fiche else volets
+        if db_field.name == "mesure":
+            # A retired measure is no longer offered, but a fiche keeps the one it has.
+            return Mesure.objects.filter(Q(active=True) | Q(pk=getattr(fiche, "mesure_id", None)))
+        return super().choices_for(db_field, request)
+
+    # --- Status, through fiche_transition --------------------------------------------------------------
+
+    def _transition(self, request, queryset, to: str, success: str) -> None:
+        self.run_service(request, queryset, lambda f: fiche_transition(fiche=f, to=to, by=request.user), success)
+
+    @admin.action(description="Valider (contrôle de la parité)", permissions=["prepare"])
+    def valider(self, request, queryset):
+        self._transition(request, queryset, StatutFiche.VALIDEE, "{n} fiche(s) validée(s).")
+
+    @admin.action(description="Repasser en proposée (contrat non signé)", permissions=["prepare"])
+    def rouvrir(self, request, queryset):
+        self._transition(request, queryset, StatutFiche.PROPOSEE, "{n} fiche(s) repassée(s) en proposée.")
+
+    @admin.action(description="Démarrer (en cours)", permissions=["execution"])
+    def demarrer(self, request, queryset):
+        self._transition(request, queryset, StatutFiche.EN_COURS, "{n} fiche(s) en cours.")
+
+    @admin.action(description="Terminer", permissions=["execution"])
+    def terminer(self, request, queryset):
+        self._transition(request, queryset, StatutFiche.TERMINEE, "{n} fiche(s) terminée(s).")
+
+    @admin.action(description="Abandonner", permissions=["prepare"])
+    def abandonner(self, request, queryset):
+        self._transition(request, queryset, StatutFiche.ABANDONNEE, "{n} fiche(s) abandonnée(s).")
+
+
+# --- Indicators and their yearly values -------------------------------------------------------------------
+
+
+class ValeurIndicateurForm(forms.ModelForm):
+    """The rules of ``indicateur_set_cible`` / ``indicateur_set_realise``: a year of the contract, no
+    achieved value for a year not begun, the target fixed once the contract is signed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        indicateur = self._indicateur()
+        # The year of an existing value of a signed contract is part of what was signed.
+        if self.instance.pk and indicateur is not None and indicateur.fiche.contrat.est_fige and "annee" in self.fields:
+            self.fields["annee"].disabled = True
+
+    def _indicateur(self, cleaned=None):
+        if self.instance.indicateur_id:
+            return self.instance.indicateur
+        return getattr(self, "parent", None) or (cleaned or {}).get("indicateur")
+
+    def clean(self):
+        cleaned = super().clean()
+        indicateur = self._indicateur(cleaned)
+        annee = cleaned.get("annee", self.instance.annee)
+        if indicateur is None or annee is None:
+            return cleaned
+        contrat = indicateur.fiche.contrat
+        if annee not in contrat.annees:
+            self.add_error(
+                "annee" if "annee" in self.fields and not self.fields["annee"].disabled else None,
+                f"{annee} est hors de la période du contrat ({contrat.date_debut.year}-{contrat.date_fin.year}).",
+            )
+        if "realise" in self.changed_data and cleaned.get("realise") is not None and annee > date.today().year:
+            self.add_error("realise", f"L'année {annee} n'a pas commencé : pas de valeur atteinte.")
+        if "cible" in self.changed_data and contrat.est_fige:
+            self.add_error("cible", "Le contrat est signé : la cible ne change plus que par un avenant.")
+        return cleaned
+
+
+class ValeurIndicateurInline(ScopedInline, admin.TabularInline):
+    model = ValeurIndicateur
+    form = ValeurIndicateurForm
+    contrat_path = "fiche.contrat"
+    fields = ("annee", "cible", "realise")
+    show_change_link = False
+
+    def peut_modifier(self, request, obj) -> bool:
+        return _ecrit(request, self.contrat_de(obj))
+
+    # A value achieved in a new year is execution data: rows are added after signature too.
+    peut_ajouter = peut_modifier
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if not prepare(request, self.contrat_de(obj)) or self.est_fige(obj):
+            return ("cible",)
+        return ()
+
+
+@admin.register(Indicateur)
+class IndicateurAdmin(HistoryAdmin):
+    contrat_path = "fiche.contrat"
+    list_display = ("nom", "fiche", "contrat", "type_indicateur", "unite", "valeur_reference")
+    list_filter = ("type_indicateur", "fiche__axe", ("fiche__contrat__collectivite", RelatedOnlyFieldListFilter))
+    list_select_related = ("fiche", "fiche__contrat")
+    search_fields = ("nom", "fiche__code", "fiche__intitule", "fiche__contrat__reference")
+    ordering = ("fiche__contrat__reference", "fiche__code", "pk")
+    fields = ("fiche", "nom", "type_indicateur", "unite", "valeur_reference", "source")
+    autocomplete_fields = ("fiche",)
+    inlines = [ValeurIndicateurInline]
+
+    @admin.display(description="contrat", ordering="fiche__contrat__reference")
+    def contrat(self, obj):
+        return obj.fiche.contrat
+
+    def peut_modifier(self, request, obj) -> bool:
+        # The collectivité's agents enter the achieved values on this page.
+        return _ecrit(request, self.contrat_de(obj))
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return prepare(request)
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        if not prepare(request, self.contrat_de(obj)) or self.est_fige(obj):
+            return self.fields
+        return ("fiche",)
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "fiche":
+            return FicheAction.objects.for_user(request.user).exclude(contrat__statut__in=STATUTS_FIGES)
+        return super().choices_for(db_field, request)
+
+
+@admin.register(ValeurIndicateur)
+class ValeurIndicateurAdmin(HistoryAdmin):
+    form = ValeurIndicateurForm
+    contrat_path = "indicateur.fiche.contrat"
+    list_display = ("indicateur", "fiche", "annee", "cible", "realise")
+    list_filter = ("annee", ("indicateur__fiche__contrat__collectivite", RelatedOnlyFieldListFilter))
+    list_select_related = ("indicateur", "indicateur__fiche")
+    search_fields = ("indicateur__nom", "indicateur__fiche__code", "indicateur__fiche__contrat__reference")
+    ordering = ("indicateur__fiche__contrat__reference", "indicateur__fiche__code", "indicateur", "annee")
+    fields = ("indicateur", "annee", "cible", "realise")
+    autocomplete_fields = ("indicateur",)
+
+    @admin.display(description="fiche", ordering="indicateur__fiche__code")
+    def fiche(self, obj):
+        return obj.indicateur.fiche.code
+
+    def peut_modifier(self, request, obj) -> bool:
+        return _ecrit(request, self.contrat_de(obj))
+
+    peut_ajouter = peut_modifier
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        readonly = ["indicateur"]
+        if self.est_fige(obj):
+            readonly.append("annee")
+        if self.est_fige(obj) or not prepare(request, self.contrat_de(obj)):
+            readonly.append("cible")
+        return readonly

@@ -1,1 +1,506 @@
-from django.contrib import admin  # noqa: F401
+"""Back-office of the contracts: contract, signatories, volets, avenants, committees, type rules.
+
+Statuses never change by editing a field: the admin actions call the services
+(``contrat_transition``, ``contrat_sign``, ``avenant_transition``), which run the same checks as the
+application. Once a contract is signed, its contractual fields are read-only here too.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Max
+
+from contrats.enums import (
+    PREFIXES,
+    STATUTS_AVENANT_OUVERTS,
+    STATUTS_AVENANT_POSSIBLE,
+    STATUTS_FIGES,
+    StatutAvenant,
+    StatutContrat,
+    TypeContrat,
+)
+from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, RegleTypeContrat, Signataire, Volet
+from contrats.services import _check_axes, _regle, avenant_transition, contrat_sign, contrat_transition
+from pacte.admin_base import (
+    HistoryAdmin,
+    ReadOnlyInline,
+    ScopedAdmin,
+    ScopedInline,
+    national,
+    prepare,
+    signe,
+)
+from pacte.perimeters import perimetre_of
+
+
+def contrats_modifiables(request):
+    """Contracts whose contractual data may still change: in the perimeter and not signed."""
+    return Contrat.objects.for_user(request.user).exclude(statut__in=STATUTS_FIGES)
+
+
+# --- Contract ---------------------------------------------------------------------------------------------
+
+
+class ContratForm(forms.ModelForm):
+    """The checks of ``contrat_create`` / ``contrat_update``, where the admin form can show them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("reference", "titre"):
+            if name in self.fields:
+                self.fields[name].required = False
+                self.fields[name].help_text = "Vide : valeur par défaut du type de contrat."
+
+    def clean(self):
+        cleaned = super().clean()
+        contrat = self.instance
+        type_contrat = cleaned.get("type_contrat", contrat.type_contrat)
+        collectivite = cleaned.get("collectivite") or (contrat.collectivite if contrat.collectivite_id else None)
+        if not type_contrat or collectivite is None:
+            return cleaned
+        if "type_contrat" in self.fields or "collectivite" in self.fields:
+            if type_contrat == TypeContrat.CLS_METROPOLE and not collectivite.est_metropole:
+                self.add_error(
+                    "type_contrat", f"{collectivite} n'est pas une métropole : choisissez un CLS départemental."
+                )
+            if type_contrat == TypeContrat.CLS_DEPARTEMENT and collectivite.est_metropole:
+                self.add_error("type_contrat", f"{collectivite} est une métropole : choisissez un CLS de métropole.")
+        try:
+            regle = _regle(type_contrat)
+        except ValidationError as error:
+            self.add_error(None, error)
+            return cleaned
+        if "axes" in self.fields and "axes" in cleaned:
+            axes = list(cleaned["axes"])
+            try:
+                _check_axes(regle, axes)
+            except ValidationError as error:
+                self.add_error(None, error)
+            if contrat.pk:
+                used = sorted(set(contrat.fiches.exclude(axe__in=axes).values_list("code", flat=True)))
+                if used:
+                    self.add_error("axes", f"Des fiches portent sur un axe retiré : {', '.join(used)}.")
+        if "titre" in self.fields and not cleaned.get("titre"):
+            cleaned["titre"] = regle.titre_defaut
+        if "reference" in self.fields and not cleaned.get("reference") and cleaned.get("date_debut"):
+            cleaned["reference"] = f"{PREFIXES[type_contrat]}-{cleaned['date_debut'].year}-{collectivite.code}"
+        return cleaned
+
+
+class SignataireInline(ScopedInline, admin.TabularInline):
+    model = Signataire
+    position = 20
+    contrat_path = ""
+    fields = ("partie", "organisation", "nom", "qualite", "date_signature")
+    autocomplete_fields = ("organisation",)
+    show_change_link = False
+
+    def peut_modifier(self, request, obj) -> bool:
+        return (prepare(request, obj) or signe(request, obj)) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+
+class VoletForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        contrat = getattr(self, "parent", None) or (self.instance.contrat if self.instance.contrat_id else None)
+        contrat = contrat or cleaned.get("contrat")
+        numero = cleaned.get("numero")
+        if contrat is not None and numero:
+            regle = RegleTypeContrat.objects.filter(type_contrat=contrat.type_contrat).first()
+            if regle is not None and numero > regle.volets_max:
+                self.add_error(
+                    "numero",
+                    f"Un {regle.get_type_contrat_display()} a au plus {regle.volets_max} volet(s)."
+                    if regle.volets_max
+                    else f"Un {regle.get_type_contrat_display()} n'a pas de volets.",
+                )
+        return cleaned
+
+
+class VoletInline(ScopedInline, admin.TabularInline):
+    model = Volet
+    form = VoletForm
+    position = 30
+    contrat_path = ""
+    fields = ("numero", "intitule")
+    show_change_link = False
+
+    def peut_modifier(self, request, obj) -> bool:
+        return prepare(request, obj) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+
+class AvenantInline(ReadOnlyInline, admin.TabularInline):
+    model = Avenant
+    position = 60
+    fields = ("numero", "objet", "statut", "date_signature")
+    verbose_name_plural = "avenants (chacun se modifie sur sa page)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("contrat")
+
+
+class ComiteInline(ScopedInline, admin.StackedInline):
+    model = Comite
+    position = 70
+    contrat_path = ""
+    fields = (("type_comite", "date", "lieu"), "participants", "decisions")
+
+    def peut_modifier(self, request, obj) -> bool:
+        # Execution data: recorded after signature too.
+        return prepare(request, obj) or signe(request, obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+
+@admin.register(Contrat)
+class ContratAdmin(HistoryAdmin):
+    form = ContratForm
+    contrat_path = ""
+    list_display = (
+        "reference",
+        "type_contrat",
+        "collectivite",
+        "statut",
+        "date_debut",
+        "date_fin",
+        "date_signature",
+        "nb_fiches",
+    )
+    list_filter = (
+        "statut",
+        "type_contrat",
+        ("collectivite__region", RelatedOnlyFieldListFilter),
+        ("collectivite", RelatedOnlyFieldListFilter),
+    )
+    list_select_related = ("collectivite",)
+    search_fields = ("reference", "titre", "collectivite__nom", "collectivite__code")
+    ordering = ("reference",)
+    fieldsets = (
+        (None, {"fields": ("reference", "type_contrat", "titre", "collectivite", "axes", ("date_debut", "date_fin"))}),
+        ("Signature", {"fields": ("statut", "date_signature", "document_signe", "empreinte_document")}),
+        ("Fin du contrat", {"fields": ("motif_fin",)}),
+        ("Suivi", {"fields": ("cree_le", "modifie_le")}),
+    )
+    inlines = [SignataireInline, VoletInline, AvenantInline, ComiteInline]
+    actions = [
+        "passer_en_negociation",
+        "revenir_en_negociation",
+        "marquer_pret_pour_signature",
+        "enregistrer_signature",
+        "passer_en_execution",
+        "clore",
+        "resilier",
+    ]
+
+    TOUJOURS_LECTURE = ("statut", "date_signature", "document_signe", "empreinte_document", "cree_le", "modifie_le")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_nb_fiches=Count("fiches", distinct=True))
+
+    @admin.display(description="fiches", ordering="_nb_fiches")
+    def nb_fiches(self, obj) -> int:
+        return obj._nb_fiches
+
+    # --- Who writes what -------------------------------------------------------------------------------
+
+    def peut_modifier(self, request, obj) -> bool:
+        # The préfecture edits the signatories on the contract's page, the rest is read-only for it.
+        return prepare(request, obj) or signe(request, obj)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return prepare(request)
+
+    def peut_supprimer(self, request, obj) -> bool:
+        # A draft can be deleted (its fiches protect it); anything further is closed or terminated.
+        return prepare(request, obj) and (obj is None or obj.statut == StatutContrat.BROUILLON)
+
+    def has_prepare_permission(self, request) -> bool:
+        return prepare(request)
+
+    def has_sign_permission(self, request) -> bool:
+        return signe(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.TOUJOURS_LECTURE
+        every_field = flatten_fieldsets(self.get_fieldsets(request, obj))
+        if not prepare(request, obj):
+            return every_field
+        if obj.est_fige:
+            return [f for f in every_field if f != "motif_fin"]
+        return (*self.TOUJOURS_LECTURE, "reference", "type_contrat", "collectivite")
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "collectivite":
+            return perimetre_of(request.user).collectivites()
+        return super().choices_for(db_field, request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    # --- Workflow, through the services -------------------------------------------------------------
+
+    def _transition(self, request, queryset, to: str, success: str, motif: bool = False) -> None:
+        self.run_service(
+            request,
+            queryset,
+            lambda c: contrat_transition(contrat=c, to=to, by=request.user, motif=c.motif_fin if motif else ""),
+            success,
+        )
+
+    @admin.action(description="Passer en négociation", permissions=["prepare"])
+    def passer_en_negociation(self, request, queryset):
+        self._transition(request, queryset, StatutContrat.EN_NEGOCIATION, "{n} contrat(s) passé(s) en négociation.")
+
+    @admin.action(description="Revenir en négociation", permissions=["prepare"])
+    def revenir_en_negociation(self, request, queryset):
+        self._transition(request, queryset, StatutContrat.EN_NEGOCIATION, "{n} contrat(s) revenu(s) en négociation.")
+
+    @admin.action(description="Marquer prêt pour signature", permissions=["prepare"])
+    def marquer_pret_pour_signature(self, request, queryset):
+        self._transition(request, queryset, StatutContrat.PRET_SIGNATURE, "{n} contrat(s) prêt(s) pour signature.")
+
+    @admin.action(description="Enregistrer la signature (date de la dernière signature)", permissions=["sign"])
+    def enregistrer_signature(self, request, queryset):
+        def sign(contrat):
+            dates = [s.date_signature for s in contrat.signataires.all() if s.date_signature]
+            if not dates:
+                raise ValidationError("Aucun signataire n'a de date de signature.")
+            contrat_sign(contrat=contrat, signed_on=max(dates), by=request.user)
+
+        self.run_service(request, queryset.prefetch_related("signataires"), sign, "{n} contrat(s) signé(s).")
+
+    @admin.action(description="Passer en exécution", permissions=["prepare"])
+    def passer_en_execution(self, request, queryset):
+        self._transition(request, queryset, StatutContrat.EN_EXECUTION, "{n} contrat(s) en exécution.")
+
+    @admin.action(description="Clore (motif de clôture du contrat)", permissions=["prepare"])
+    def clore(self, request, queryset):
+        self._transition(request, queryset, StatutContrat.CLOS, "{n} contrat(s) clos.", motif=True)
+
+    @admin.action(description="Résilier (motif saisi sur le contrat)", permissions=["prepare"])
+    def resilier(self, request, queryset):
+        self._transition(request, queryset, StatutContrat.RESILIE, "{n} contrat(s) résilié(s).", motif=True)
+
+
+# --- Signatories, volets, committees on their own pages ------------------------------------------------
+
+
+class ContratChildAdmin(HistoryAdmin):
+    """A row that belongs to a contract: the contract is chosen in the perimeter, then fixed."""
+
+    contrat_path = "contrat"
+    list_select_related = ("contrat", "contrat__collectivite")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("contrat",) if obj else ()
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "contrat":
+            return contrats_modifiables(request)
+        return super().choices_for(db_field, request)
+
+
+@admin.register(Signataire)
+class SignataireAdmin(ContratChildAdmin):
+    list_display = ("nom", "qualite", "partie", "contrat", "date_signature")
+    list_filter = ("partie", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    search_fields = ("nom", "qualite", "contrat__reference", "organisation__nom")
+    autocomplete_fields = ("organisation",)
+    ordering = ("contrat__reference", "partie", "pk")
+
+    def peut_modifier(self, request, obj) -> bool:
+        contrat = self.contrat_de(obj)
+        return (prepare(request, contrat) or signe(request, contrat)) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+
+@admin.register(Volet)
+class VoletAdmin(ContratChildAdmin):
+    form = VoletForm
+    list_display = ("contrat", "numero", "intitule")
+    search_fields = ("contrat__reference", "intitule")
+    ordering = ("contrat__reference", "numero")
+
+    def peut_modifier(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+
+@admin.register(Comite)
+class ComiteAdmin(ContratChildAdmin):
+    list_display = ("__str__", "contrat", "type_comite", "date", "lieu")
+    list_filter = ("type_comite", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    search_fields = ("contrat__reference", "lieu", "decisions")
+    ordering = ("-date",)
+    date_hierarchy = "date"
+
+    def peut_modifier(self, request, obj) -> bool:
+        contrat = self.contrat_de(obj)
+        return prepare(request, contrat) or signe(request, contrat)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "contrat":  # committees meet during execution
+            return Contrat.objects.for_user(request.user)
+        return super().choices_for(db_field, request)
+
+
+# --- Avenants -----------------------------------------------------------------------------------------
+
+
+class AvenantForm(forms.ModelForm):
+    """The checks of ``avenant_create``: a signed contract, one open avenant at a time."""
+
+    def clean(self):
+        cleaned = super().clean()
+        contrat = cleaned.get("contrat")
+        if self.instance.pk is None and contrat is not None:
+            if contrat.statut not in STATUTS_AVENANT_POSSIBLE:
+                self.add_error(
+                    "contrat",
+                    f"Un avenant ne s'ouvre que sur un contrat signé ou en exécution "
+                    f"({contrat.reference} est « {contrat.get_statut_display().lower()} »).",
+                )
+            ouvert = contrat.avenants.filter(statut__in=STATUTS_AVENANT_OUVERTS).first()
+            if ouvert:
+                self.add_error(
+                    "contrat", f"L'avenant n° {ouvert.numero} est encore ouvert : signez-le ou abandonnez-le d'abord."
+                )
+        return cleaned
+
+
+class ModificationInline(ReadOnlyInline, admin.TabularInline):
+    model = ModificationAvenant
+    fields = ("nature", "libelle", "cible", "avant", "apres", "applique_le")
+    verbose_name_plural = "modifications (proposées depuis l'application)"
+
+
+@admin.register(Avenant)
+class AvenantAdmin(HistoryAdmin):
+    form = AvenantForm
+    contrat_path = "contrat"
+    list_display = ("__str__", "contrat", "numero", "statut", "date_signature", "nb_modifications")
+    list_filter = ("statut", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    list_select_related = ("contrat", "contrat__collectivite")
+    search_fields = ("contrat__reference", "objet")
+    ordering = ("contrat__reference", "numero")
+    fields = (
+        "contrat",
+        "numero",
+        "objet",
+        "statut",
+        "date_signature",
+        "signataire_etat",
+        "signataire_collectivite",
+        "document_signe",
+        "empreinte_document",
+        "cree_le",
+    )
+    inlines = [ModificationInline]
+    actions = ["marquer_pret_pour_signature", "repasser_en_brouillon", "abandonner"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_nb_modifications=Count("modifications"))
+
+    @admin.display(description="modifications", ordering="_nb_modifications")
+    def nb_modifications(self, obj) -> int:
+        return obj._nb_modifications
+
+    def peut_modifier(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and (obj is None or obj.statut == StatutAvenant.BROUILLON)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return prepare(request)
+
+    def has_prepare_permission(self, request) -> bool:
+        return prepare(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [f for f in self.fields if f not in ("contrat", "objet")]
+        return [*readonly, "contrat"] if obj else readonly
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "contrat":
+            return Contrat.objects.for_user(request.user).filter(statut__in=STATUTS_AVENANT_POSSIBLE)
+        return super().choices_for(db_field, request)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # Numbered 1, 2, 3… per contract, as avenant_create does (the contract row is locked).
+            with transaction.atomic():
+                Contrat.objects.select_for_update().filter(pk=obj.contrat_id).get()
+                obj.numero = (
+                    Avenant.objects.filter(contrat_id=obj.contrat_id).aggregate(m=Max("numero"))["m"] or 0
+                ) + 1
+                super().save_model(request, obj, form, change)
+            return
+        super().save_model(request, obj, form, change)
+
+    def _transition(self, request, queryset, to: str, success: str) -> None:
+        self.run_service(request, queryset, lambda a: avenant_transition(avenant=a, to=to, by=request.user), success)
+
+    @admin.action(description="Marquer prêt pour signature", permissions=["prepare"])
+    def marquer_pret_pour_signature(self, request, queryset):
+        self._transition(request, queryset, StatutAvenant.PRET_SIGNATURE, "{n} avenant(s) prêt(s) pour signature.")
+
+    @admin.action(description="Repasser en brouillon", permissions=["prepare"])
+    def repasser_en_brouillon(self, request, queryset):
+        self._transition(request, queryset, StatutAvenant.BROUILLON, "{n} avenant(s) repassé(s) en brouillon.")
+
+    @admin.action(description="Abandonner", permissions=["prepare"])
+    def abandonner(self, request, queryset):
+        self._transition(request, queryset, StatutAvenant.ABANDONNE, "{n} avenant(s) abandonné(s).")
+
+
+@admin.register(ModificationAvenant)
+class ModificationAvenantAdmin(ScopedAdmin):
+    """Read-only: changes are proposed through the services, and applied when the avenant is signed."""
+
+    list_display = ("libelle", "nature", "avenant", "applique_le")
+    list_filter = ("nature",)
+    list_select_related = ("avenant", "avenant__contrat")
+    search_fields = ("libelle", "avenant__contrat__reference")
+    ordering = ("avenant__contrat__reference", "avenant__numero", "pk")
+
+
+# --- Rules of the contract types (administration centrale) ---------------------------------------------
+
+
+@admin.register(RegleTypeContrat)
+class RegleTypeContratAdmin(HistoryAdmin):
+    reference = True
+    list_display = ("type_contrat", "titre_defaut", "liste_axes", "chaque_axe_requis", "volets_max", "duree_annees")
+    ordering = ("type_contrat",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("axes")
+
+    @admin.display(description="axes")
+    def liste_axes(self, obj) -> str:
+        return ", ".join(str(a.numero) for a in obj.axes.all())
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def peut_modifier(self, request, obj) -> bool:
+        return national(request)
+
+    peut_ajouter = peut_modifier
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("type_contrat",) if obj else ()

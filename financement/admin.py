@@ -1,1 +1,497 @@
-from django.contrib import admin  # noqa: F401
+"""Back-office of the money: funding lines, ceilings, payments, reliquats, annual reports, rules.
+
+Planned amounts and ceilings are contractual (read-only once the contract is signed); committed and
+spent amounts are execution data and stay editable. The DDETS writes every line, the collectivité's
+agents only the collectivité's lines.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
+
+from actions.admin import FicheActionAdmin
+from actions.models import FicheAction
+from contrats.admin import ContratAdmin, contrats_modifiables
+from contrats.enums import STATUTS_FIGES
+from contrats.models import Contrat, Volet
+from financement.enums import DecisionReliquat, StatutRapport, TypeFinanceur
+from financement.models import LigneFinancement, Plafond, RapportAnnuel, RegleCofinancement, Reliquat, Versement
+from financement.services import date_limite_rapport, rapport_transition, reliquat_compute, reliquat_decide
+from pacte.admin_base import (
+    HistoryAdmin,
+    ScopedInline,
+    euros_display,
+    national,
+    prepare,
+    register_inline,
+    saisie_collectivite,
+    suit_versements,
+)
+
+
+def _annee_du_contrat(form, contrat, annee) -> None:
+    if contrat is not None and annee is not None and annee not in contrat.annees:
+        form.add_error(
+            "annee" if "annee" in form.fields else None,
+            f"{annee} est hors de la période du contrat {contrat.reference} "
+            f"({contrat.date_debut.year}-{contrat.date_fin.year}).",
+        )
+
+
+def _contrat(form, cleaned, path: str = "contrat"):
+    """The contract of the row: the inline's parent, the row's own, or the one chosen in the form."""
+    parent = getattr(form, "parent", None)
+    if parent is not None:
+        return parent if isinstance(parent, Contrat) else parent.contrat
+    instance = form.instance
+    if getattr(instance, f"{path}_id"):
+        related = getattr(instance, path)
+        return related if isinstance(related, Contrat) else related.contrat
+    chosen = cleaned.get(path)
+    if chosen is None:
+        return None
+    return chosen if isinstance(chosen, Contrat) else chosen.contrat
+
+
+# --- Funding lines ---------------------------------------------------------------------------------------
+
+
+def ecrit_ligne(request, contrat, type_financeur: str | None) -> bool:
+    """The DDETS writes every funder's line; the collectivité's agents write the collectivité's."""
+    if prepare(request, contrat):
+        return True
+    return saisie_collectivite(request, contrat) and type_financeur in (None, TypeFinanceur.COLLECTIVITE)
+
+
+class LigneFinancementForm(forms.ModelForm):
+    """The rules of ``ligne_financement_set``, row by row."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = getattr(self, "request", None)
+        if request is None or prepare(request):
+            return
+        # A collectivité's agent: the other funders' rows are shown, not editable; new rows are its own.
+        if self.instance.pk and self.instance.type_financeur != TypeFinanceur.COLLECTIVITE:
+            for field in self.fields.values():
+                field.disabled = True
+        elif "type_financeur" in self.fields:
+            field = self.fields["type_financeur"]
+            field.choices = [(TypeFinanceur.COLLECTIVITE.value, TypeFinanceur.COLLECTIVITE.label)]
+            field.initial = TypeFinanceur.COLLECTIVITE
+
+    def clean(self):
+        cleaned = super().clean()
+        contrat = _contrat(self, cleaned, "fiche")
+        _annee_du_contrat(self, contrat, cleaned.get("annee", self.instance.annee))
+        type_financeur = cleaned.get("type_financeur", self.instance.type_financeur)
+        request = getattr(self, "request", None)
+        if request is not None and self.has_changed() and not ecrit_ligne(request, contrat, type_financeur):
+            self.add_error(None, "Vous ne saisissez que les montants de votre collectivité.")
+        return cleaned
+
+
+class LigneFinancementInline(ScopedInline, admin.TabularInline):
+    model = LigneFinancement
+    form = LigneFinancementForm
+    position = 10
+    contrat_path = "contrat"
+    fields = ("annee", "type_financeur", "financeur", "prevu", "engage", "realise")
+    autocomplete_fields = ("financeur",)
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("financeur").order_by("annee", "type_financeur", "pk")
+
+    def peut_modifier(self, request, obj) -> bool:
+        return ecrit_ligne(request, self.contrat_de(obj), None)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return self.peut_modifier(request, obj) and not self.est_fige(obj)
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("annee", "type_financeur", "financeur", "prevu") if self.est_fige(obj) else ()
+
+
+register_inline(FicheActionAdmin, LigneFinancementInline)
+
+
+@admin.register(LigneFinancement)
+class LigneFinancementAdmin(HistoryAdmin):
+    form = LigneFinancementForm
+    contrat_path = "fiche.contrat"
+    list_display = ("fiche_code", "contrat", "annee", "financeur_display", "prevu_eur", "engage_eur", "realise_eur")
+    list_filter = (
+        "annee",
+        "type_financeur",
+        "fiche__axe",
+        "fiche__contrat__type_contrat",
+        ("fiche__contrat__collectivite", RelatedOnlyFieldListFilter),
+    )
+    list_select_related = ("fiche", "fiche__contrat", "financeur")
+    search_fields = ("fiche__code", "fiche__intitule", "fiche__contrat__reference", "financeur__nom")
+    ordering = ("fiche__contrat__reference", "fiche__code", "annee", "type_financeur", "pk")
+    show_full_result_count = False
+    fields = ("fiche", "annee", "type_financeur", "financeur", "prevu", "engage", "realise")
+    autocomplete_fields = ("fiche", "financeur")
+
+    @admin.display(description="fiche", ordering="fiche__code")
+    def fiche_code(self, obj) -> str:
+        return obj.fiche.code
+
+    @admin.display(description="contrat", ordering="fiche__contrat__reference")
+    def contrat(self, obj):
+        return obj.fiche.contrat
+
+    @admin.display(description="financeur", ordering="type_financeur")
+    def financeur_display(self, obj) -> str:
+        return obj.libelle_financeur
+
+    @admin.display(description="prévu", ordering="prevu")
+    def prevu_eur(self, obj) -> str:
+        return euros_display(obj.prevu)
+
+    @admin.display(description="engagé", ordering="engage")
+    def engage_eur(self, obj) -> str:
+        return euros_display(obj.engage)
+
+    @admin.display(description="réalisé", ordering="realise")
+    def realise_eur(self, obj) -> str:
+        return euros_display(obj.realise)
+
+    def peut_modifier(self, request, obj) -> bool:
+        return ecrit_ligne(request, self.contrat_de(obj), obj.type_financeur if obj else None)
+
+    peut_ajouter = peut_modifier
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        if self.est_fige(obj):
+            return ("fiche", "annee", "type_financeur", "financeur", "prevu")
+        return ("fiche",)
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "fiche":
+            return FicheAction.objects.for_user(request.user).exclude(contrat__statut__in=STATUTS_FIGES)
+        return super().choices_for(db_field, request)
+
+
+# --- Ceilings and payments, on the contract's page and on their own ---------------------------------------
+
+
+class PlafondForm(forms.ModelForm):
+    """The rules of ``plafond_set``: a year of the contract, a volet of the same contract."""
+
+    def clean(self):
+        cleaned = super().clean()
+        contrat = _contrat(self, cleaned)
+        _annee_du_contrat(self, contrat, cleaned.get("annee", self.instance.annee))
+        volet = cleaned.get("volet")
+        if contrat is not None and volet is not None and volet.contrat_id != contrat.pk:
+            self.add_error("volet", "Ce volet appartient à un autre contrat.")
+        return cleaned
+
+
+def _volets_du_contrat(request):
+    contrat = getattr(request, "pacte_objet", None)
+    volets = Volet.objects.for_user(request.user)
+    if isinstance(contrat, Contrat):
+        return volets.filter(contrat=contrat)
+    if contrat is not None:  # a ceiling's own page
+        return volets.filter(contrat_id=contrat.contrat_id)
+    return volets
+
+
+class PlafondInline(ScopedInline, admin.TabularInline):
+    model = Plafond
+    form = PlafondForm
+    position = 40
+    contrat_path = ""
+    fields = ("annee", "volet", "montant")
+    show_change_link = False
+
+    def peut_modifier(self, request, obj) -> bool:
+        return prepare(request, obj) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "volet":
+            return _volets_du_contrat(request)
+        return super().choices_for(db_field, request)
+
+
+class VersementForm(forms.ModelForm):
+    """The rules of ``versement_create``: a signed contract, a year of the contract."""
+
+    def clean(self):
+        cleaned = super().clean()
+        contrat = _contrat(self, cleaned)
+        if contrat is not None and not contrat.est_fige:
+            self.add_error(None, "L'État ne verse qu'au titre d'un contrat signé.")
+        _annee_du_contrat(self, contrat, cleaned.get("annee", self.instance.annee))
+        return cleaned
+
+
+class VersementInline(ScopedInline, admin.TabularInline):
+    model = Versement
+    form = VersementForm
+    position = 50
+    contrat_path = ""
+    fields = ("annee", "nature", "montant", "numero_ej", "date_engagement", "date_versement")
+    show_change_link = False
+
+    def peut_modifier(self, request, obj) -> bool:
+        return suit_versements(request, obj)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return suit_versements(request, obj) and self.est_fige(obj)
+
+    peut_supprimer = peut_modifier
+
+
+register_inline(ContratAdmin, PlafondInline)
+register_inline(ContratAdmin, VersementInline)
+
+
+class ContratFilsAdmin(HistoryAdmin):
+    contrat_path = "contrat"
+    list_select_related = ("contrat", "contrat__collectivite")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("contrat",) if obj else ()
+
+
+@admin.register(Plafond)
+class PlafondAdmin(ContratFilsAdmin):
+    form = PlafondForm
+    list_display = ("contrat", "collectivite", "volet", "annee", "montant_eur")
+    list_filter = ("annee", "contrat__type_contrat", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    list_select_related = ("contrat", "contrat__collectivite", "volet")
+    search_fields = ("contrat__reference", "contrat__collectivite__nom")
+    ordering = ("contrat__reference", "annee", "volet__numero")
+    fields = ("contrat", "volet", "annee", "montant")
+
+    @admin.display(description="collectivité", ordering="contrat__collectivite__nom")
+    def collectivite(self, obj):
+        return obj.contrat.collectivite
+
+    @admin.display(description="montant maximal de l'État", ordering="montant")
+    def montant_eur(self, obj) -> str:
+        return euros_display(obj.montant)
+
+    def peut_modifier(self, request, obj) -> bool:
+        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "contrat":
+            return contrats_modifiables(request)
+        if db_field.name == "volet":
+            return _volets_du_contrat(request)
+        return super().choices_for(db_field, request)
+
+
+@admin.register(Versement)
+class VersementAdmin(ContratFilsAdmin):
+    form = VersementForm
+    list_display = ("contrat", "collectivite", "annee", "nature", "montant_eur", "numero_ej", "date_versement")
+    list_filter = ("annee", "nature", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    search_fields = ("contrat__reference", "numero_ej", "contrat__collectivite__nom")
+    ordering = ("contrat__reference", "annee", "date_versement")
+    fields = ("contrat", "annee", "nature", "montant", "numero_ej", "date_engagement", "date_versement")
+
+    @admin.display(description="collectivité", ordering="contrat__collectivite__nom")
+    def collectivite(self, obj):
+        return obj.contrat.collectivite
+
+    @admin.display(description="montant", ordering="montant")
+    def montant_eur(self, obj) -> str:
+        return euros_display(obj.montant)
+
+    def peut_modifier(self, request, obj) -> bool:
+        return suit_versements(request, self.contrat_de(obj))
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "contrat":
+            return Contrat.objects.for_user(request.user).filter(statut__in=STATUTS_FIGES)
+        return super().choices_for(db_field, request)
+
+
+# --- Reliquats: computed by the service, decided by the DDETS ---------------------------------------------
+
+
+@admin.register(Reliquat)
+class ReliquatAdmin(ContratFilsAdmin):
+    """Read-only rows: ``reliquat_compute`` writes them, ``reliquat_decide`` records the decision."""
+
+    list_display = ("contrat", "annee", "verse_eur", "realise_etat_eur", "montant_eur", "decision", "decide_le")
+    list_filter = ("annee", "decision", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    search_fields = ("contrat__reference",)
+    ordering = ("contrat__reference", "annee")
+    actions = ["recalculer", "decider_deduction", "decider_reversement"]
+
+    @admin.display(description="versé", ordering="verse")
+    def verse_eur(self, obj) -> str:
+        return euros_display(obj.verse)
+
+    @admin.display(description="réalisé (part de l'État)", ordering="realise_etat")
+    def realise_etat_eur(self, obj) -> str:
+        return euros_display(obj.realise_etat)
+
+    @admin.display(description="reliquat", ordering="montant")
+    def montant_eur(self, obj) -> str:
+        return euros_display(obj.montant)
+
+    def has_payments_permission(self, request) -> bool:
+        return suit_versements(request)
+
+    @admin.action(description="Recalculer", permissions=["payments"])
+    def recalculer(self, request, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda r: reliquat_compute(contrat=r.contrat, annee=r.annee, by=request.user),
+            "{n} reliquat(s) recalculé(s).",
+        )
+
+    def _decide(self, request, queryset, decision: str) -> None:
+        self.run_service(
+            request,
+            queryset,
+            lambda r: reliquat_decide(reliquat=r, decision=decision, by=request.user, commentaire=r.commentaire),
+            "{n} décision(s) enregistrée(s).",
+        )
+
+    @admin.action(description="Décider : déduire du versement de l'année suivante", permissions=["payments"])
+    def decider_deduction(self, request, queryset):
+        self._decide(request, queryset, DecisionReliquat.DEDUCTION)
+
+    @admin.action(description="Décider : émettre un titre de reversement", permissions=["payments"])
+    def decider_reversement(self, request, queryset):
+        self._decide(request, queryset, DecisionReliquat.REVERSEMENT)
+
+
+# --- Annual reports --------------------------------------------------------------------------------------
+
+
+class RapportAnnuelForm(forms.ModelForm):
+    """The rules of ``rapport_create``: a signed contract, a year of the contract."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            contrat = cleaned.get("contrat")
+            if contrat is not None and not contrat.est_fige:
+                self.add_error("contrat", "Un rapport d'exécution porte sur un contrat signé.")
+            _annee_du_contrat(self, contrat, cleaned.get("annee"))
+        return cleaned
+
+
+@admin.register(RapportAnnuel)
+class RapportAnnuelAdmin(ContratFilsAdmin):
+    form = RapportAnnuelForm
+    list_display = ("contrat", "annee", "statut", "date_limite", "transmis_le", "valide_le")
+    list_filter = ("statut", "annee", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    search_fields = ("contrat__reference", "contrat__collectivite__nom")
+    ordering = ("contrat__reference", "annee")
+    fields = (
+        "contrat",
+        "annee",
+        "statut",
+        "date_limite",
+        "synthese",
+        "observations_ddets",
+        "transmis_le",
+        "valide_le",
+    )
+    actions = ["transmettre", "valider", "renvoyer"]
+
+    def peut_modifier(self, request, obj) -> bool:
+        contrat = self.contrat_de(obj)
+        return saisie_collectivite(request, contrat) or prepare(request, contrat)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return saisie_collectivite(request)
+
+    def has_saisie_permission(self, request) -> bool:
+        return saisie_collectivite(request)
+
+    def has_prepare_permission(self, request) -> bool:
+        return prepare(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["statut", "date_limite", "transmis_le", "valide_le"]
+        if obj is None:
+            return [*readonly, "observations_ddets"]
+        readonly += ["contrat", "annee"]
+        if not (
+            saisie_collectivite(request, obj.contrat)
+            and obj.statut in (StatutRapport.BROUILLON, StatutRapport.A_COMPLETER)
+        ):
+            readonly.append("synthese")
+        if not (prepare(request, obj.contrat) and obj.statut == StatutRapport.TRANSMIS):
+            readonly.append("observations_ddets")
+        return readonly
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "contrat":
+            return Contrat.objects.for_user(request.user).filter(statut__in=STATUTS_FIGES)
+        return super().choices_for(db_field, request)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.date_limite = date_limite_rapport(obj.annee)
+        super().save_model(request, obj, form, change)
+
+    def _transition(self, request, queryset, to: str, success: str) -> None:
+        self.run_service(
+            request,
+            queryset,
+            lambda r: rapport_transition(rapport=r, to=to, by=request.user, observations=r.observations_ddets),
+            success,
+        )
+
+    @admin.action(description="Transmettre à la DDETS", permissions=["saisie"])
+    def transmettre(self, request, queryset):
+        self._transition(request, queryset, StatutRapport.TRANSMIS, "{n} rapport(s) transmis.")
+
+    @admin.action(description="Valider", permissions=["prepare"])
+    def valider(self, request, queryset):
+        self._transition(request, queryset, StatutRapport.VALIDE, "{n} rapport(s) validé(s).")
+
+    @admin.action(description="Renvoyer pour compléments (observations saisies)", permissions=["prepare"])
+    def renvoyer(self, request, queryset):
+        self._transition(request, queryset, StatutRapport.A_COMPLETER, "{n} rapport(s) renvoyé(s).")
+
+
+# --- Cofinancing rules (administration centrale) ---------------------------------------------------------
+
+
+@admin.register(RegleCofinancement)
+class RegleCofinancementAdmin(HistoryAdmin):
+    reference = True
+    list_display = ("type_contrat", "volet_numero", "taux_etat_max", "parite", "tolerance")
+    list_filter = ("type_contrat", "parite")
+    ordering = ("type_contrat", "volet_numero")
+
+    def peut_modifier(self, request, obj) -> bool:
+        return national(request)
+
+    peut_ajouter = peut_modifier
+
+    def peut_supprimer(self, request, obj) -> bool:
+        # The general rule of a type is needed by every check; a volet's own rule may go.
+        return national(request) and (obj is None or obj.volet_numero is not None)

@@ -1,1 +1,261 @@
-from django.contrib import admin  # noqa: F401
+"""Back-office of the reference data: territories, axes, measures, organisations, users.
+
+Territories are loaded from ``pacte/data`` and never deleted; axes and measures are maintained by
+the administration centrale (a measure is retired with ``active``, never deleted).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Count
+from dsfr.admin import DsfrConfigAdmin, DsfrSocialMediaInline
+from dsfr.models import DsfrConfig
+
+from pacte.admin_base import (
+    HistoryAdmin,
+    ReadOnlyInline,
+    ScopedAdmin,
+    acces_backoffice,
+    in_perimeter,
+    national,
+    prepare,
+)
+from pacte.enums import TypeOrganisation
+from pacte.models import Axe, Collectivite, Departement, Mesure, Organisation, Region, User
+from pacte.perimeters import Niveau, perimetre_of
+
+# Access follows the perimeter and the role (pacte.perms), not Django's groups: the groups page would
+# only mislead, and its menu entry costs two permission queries on every page of the back-office.
+admin.site.unregister(Group)
+
+
+# Links are https (and Django 6's default: no deprecation warning).
+HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
+
+class SiteSocialMediaInline(DsfrSocialMediaInline):
+    formfield_overrides = HTTPS
+
+
+class SiteConfigAdmin(DsfrConfigAdmin):
+    """The site's DSFR settings: superusers only, decided without the permission tables' queries."""
+
+    formfield_overrides = HTTPS
+    inlines = [SiteSocialMediaInline]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+
+admin.site.unregister(DsfrConfig)
+admin.site.register(DsfrConfig, SiteConfigAdmin)
+
+
+def _superuser(request) -> bool:
+    return request.user.is_superuser
+
+
+# --- Territories: read-only, except for a superuser's correction; never deleted ----------------------
+
+
+class TerritoireMixin:
+    reference = True
+
+    def peut_modifier(self, request, obj) -> bool:
+        return _superuser(request)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return _superuser(request)
+
+
+class DepartementInline(ReadOnlyInline, admin.TabularInline):
+    model = Departement
+    reference = True
+    fields = ("code", "nom")
+
+
+@admin.register(Region)
+class RegionAdmin(TerritoireMixin, ScopedAdmin):
+    list_display = ("code", "nom", "nb_departements")
+    search_fields = ("code", "nom")
+    ordering = ("code",)
+    inlines = [DepartementInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_nb_departements=Count("departements"))
+
+    @admin.display(description="départements", ordering="_nb_departements")
+    def nb_departements(self, obj) -> int:
+        return obj._nb_departements
+
+
+@admin.register(Departement)
+class DepartementAdmin(TerritoireMixin, ScopedAdmin):
+    list_display = ("code", "nom", "region")
+    list_filter = ("region",)
+    list_select_related = ("region",)
+    search_fields = ("code", "nom")
+    ordering = ("code",)
+
+
+@admin.register(Collectivite)
+class CollectiviteAdmin(TerritoireMixin, HistoryAdmin):
+    list_display = ("code", "nom", "nature", "region", "liste_departements")
+    list_filter = ("nature", "region")
+    list_select_related = ("region",)
+    search_fields = ("code", "nom", "departements__code", "departements__nom")
+    ordering = ("code",)
+    filter_horizontal = ("departements",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("departements")
+
+    @admin.display(description="départements")
+    def liste_departements(self, obj) -> str:
+        return ", ".join(d.code for d in obj.departements.all())
+
+
+# --- Axes and measures: the administration centrale maintains them -----------------------------------
+
+
+@admin.register(Axe)
+class AxeAdmin(HistoryAdmin):
+    reference = True
+    list_display = ("numero", "intitule_court", "intitule")
+    search_fields = ("intitule", "intitule_court")
+    ordering = ("numero",)
+
+    def peut_modifier(self, request, obj) -> bool:
+        return national(request)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        # The four axes are those of the Pacte: only a superuser may add one.
+        return _superuser(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("numero",) if obj else ()
+
+
+@admin.register(Mesure)
+class MesureAdmin(HistoryAdmin):
+    reference = True
+    list_display = ("code", "intitule", "axe", "active")
+    list_filter = ("axe", "active")
+    list_select_related = ("axe",)
+    search_fields = ("code", "intitule")
+    ordering = ("code",)
+
+    def peut_modifier(self, request, obj) -> bool:
+        return national(request)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return national(request)
+
+
+# --- Organisations and users: what the perimeter shows --------------------------------------------------
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(HistoryAdmin):
+    """The administration centrale manages every organisation; a DDETS editor adds the partners and
+    porteurs of its département (they carry or fund its actions)."""
+
+    list_display = ("nom", "type", "departement", "region", "collectivite", "siret")
+    list_filter = ("type", "departement__region", "region")
+    list_select_related = ("departement", "region", "collectivite")
+    search_fields = ("nom", "siret", "collectivite__nom", "departement__nom")
+    ordering = ("nom",)
+    autocomplete_fields = ("collectivite",)
+
+    def _partenaire_local(self, request, obj) -> bool:
+        perimetre = perimetre_of(request.user)
+        if not prepare(request) or perimetre.niveau != Niveau.DEPARTEMENT:
+            return False
+        return obj is None or (
+            obj.type == TypeOrganisation.PARTENAIRE and obj.departement_id == perimetre.departement_id
+        )
+
+    def peut_modifier(self, request, obj) -> bool:
+        return national(request) or self._partenaire_local(request, obj)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return self.peut_modifier(request, obj)
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return national(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        if national(request):
+            return ()
+        return ("type", "region", "departement", "collectivite")
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "collectivite":
+            return perimetre_of(request.user).collectivites()
+        return super().choices_for(db_field, request)
+
+    def save_model(self, request, obj, form, change):
+        if not change and not national(request):
+            obj.type = TypeOrganisation.PARTENAIRE
+            obj.departement_id = perimetre_of(request.user).departement_id
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdmin, DjangoUserAdmin):
+    """Agents of the organisations in the perimeter; superusers are shown to superusers only.
+
+    The administration centrale creates accounts and sets organisations and roles; only a superuser
+    grants the superuser status or Django permissions.
+    """
+
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Identité", {"fields": ("first_name", "last_name", "email")}),
+        ("Rattachement", {"fields": ("organisation", "role")}),
+        ("Accès", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "usable_password", "password1", "password2", "organisation", "role"),
+            },
+        ),
+    )
+    list_display = ("username", "last_name", "first_name", "email", "organisation", "role", "is_active")
+    list_filter = ("role", "is_active", "is_staff", "organisation__type")
+    list_select_related = ("organisation",)
+    search_fields = ("username", "first_name", "last_name", "email", "organisation__nom")
+    ordering = ("username",)
+    autocomplete_fields = ("organisation",)
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(organisation__in=Organisation.objects.for_user(request.user), is_superuser=False)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if not acces_backoffice(request.user) or not in_perimeter(request, None):
+            return False
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def peut_modifier(self, request, obj) -> bool:
+        return _superuser(request) or (national(request) and not (obj and obj.is_superuser))
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return self.peut_modifier(request, obj)
+
+    def peut_supprimer(self, request, obj) -> bool:
+        return _superuser(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        if _superuser(request):
+            return ("last_login", "date_joined")
+        return ("is_superuser", "groups", "user_permissions", "last_login", "date_joined")

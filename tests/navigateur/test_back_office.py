@@ -35,7 +35,8 @@ def test_ddets_agent_logs_in_and_sees_only_its_territory(live_server, page: Page
     expect(page.get_by_text("DDETS Hautes-Alpes")).to_be_visible()
 
     page.get_by_role("link", name="Ouvrir le back-office").click()
-    page.get_by_role("link", name="Contrats", exact=True).first.click()
+    # The first "Contrats" link is the app's section, the last one its list of contracts.
+    page.get_by_role("link", name="Contrats", exact=True).last.click()
     expect(page.get_by_role("link", name="CLS-2024-D05")).to_be_visible()
     expect(page.get_by_text("CLS-2024-D69")).to_have_count(0)
 
