@@ -110,6 +110,29 @@ def perimetre_of(user) -> Perimetre:
     return perimetre
 
 
+def perimetre_label(user) -> str:
+    """The user's perimeter in words: "Département 05 (D05)", "Région Occitanie", "France entière"…"""
+    from pacte.models import Collectivite
+
+    perimetre = perimetre_of(user)
+    match perimetre.niveau:
+        case Niveau.NATION:
+            return "France entière"
+        case Niveau.REGION:
+            return f"Région {user.organisation.region.nom}"
+        case Niveau.DEPARTEMENT:
+            dep = user.organisation.departement
+            codes = ", ".join(
+                Collectivite.objects.filter(departements=dep).order_by("code").values_list("code", flat=True)
+            )
+            return f"Département {dep.code} ({codes})"
+        case Niveau.COLLECTIVITE:
+            return f"Collectivité {user.organisation.collectivite.code}"
+        case Niveau.PORTEUR:
+            return "Actions qu'il porte"
+    return "Aucun"
+
+
 def _compute(user) -> Perimetre:
     if user.is_superuser:
         return Perimetre(Niveau.NATION)

@@ -9,6 +9,7 @@ Values are parsed with django-environ: ``DEBUG=False`` means false, ``DEBUG=mayb
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "rules.apps.AutodiscoverRulesConfig",
+    "csp",
     "simple_history",
     "pacte",
     "contrats",
@@ -76,7 +78,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Content Security Policy (django-csp): scripts only from our origin (the DSFR's are static files), or
+# inline with the per-request nonce (``request.csp_nonce``, which django-dsfr's base template reads).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 
 if PRODUCTION:
     # whitenoise serves the collected static files in production; runserver serves them in development.
@@ -98,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dsfr.context_processors.site_config",
+                "pacte.context_processors.skiplinks",
             ],
         },
     },

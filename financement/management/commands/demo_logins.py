@@ -8,28 +8,8 @@ from django.core.management.base import BaseCommand
 
 from contrats.models import Contrat
 from financement.demo import DEMO_PASSWORD_DEFAULT, DEMO_USERS
-from pacte.models import Collectivite, User
-from pacte.perimeters import Niveau, perimetre_of
-
-
-def perimetre_label(user) -> str:
-    perimetre = perimetre_of(user)
-    match perimetre.niveau:
-        case Niveau.NATION:
-            return "France entière"
-        case Niveau.REGION:
-            return f"Région {user.organisation.region.nom}"
-        case Niveau.DEPARTEMENT:
-            dep = user.organisation.departement
-            codes = ", ".join(
-                Collectivite.objects.filter(departements=dep).order_by("code").values_list("code", flat=True)
-            )
-            return f"Département {dep.code} ({codes})"
-        case Niveau.COLLECTIVITE:
-            return f"Collectivité {user.organisation.collectivite.code}"
-        case Niveau.PORTEUR:
-            return "Actions qu'il porte"
-    return "Aucun"
+from pacte.models import User
+from pacte.perimeters import perimetre_label
 
 
 def table(rows: list[list[str]]) -> str:
