@@ -128,7 +128,8 @@ def apply_cible(modification, *, by=None):
     valeur = ValeurIndicateur.objects.filter(indicateur=indicateur, annee=annee).first() or ValeurIndicateur(
         indicateur=indicateur, annee=annee
     )
-    avant = to_json("cible", valeur.cible)
-    valeur.cible = None if modification.apres is None else Decimal(modification.apres)
+    avant = {"cible": to_json("cible", valeur.cible)}
+    apres = modification.apres["cible"]
+    valeur.cible = None if apres is None else Decimal(apres)
     save_validated(valeur, by=by)
     return avant

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from actions.enums import RETOURS_INTERDITS_APRES_SIGNATURE, TRANSITIONS_FICHE, NatureAction, StatutFiche
 from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
@@ -31,6 +31,11 @@ def fiche_errors(fiche: FicheAction) -> dict[str, str]:
         )
     if fiche.volet_id and fiche.volet.contrat_id != contrat.pk:
         errors["volet"] = "Ce volet appartient à un autre contrat."
+    elif fiche.volet_id and fiche.axe_id and fiche.axe.numero != 2:
+        # Volets split the CDIE (axis 2); elsewhere a volet would wrongly bring its rule (volet 1: 100 % État).
+        errors["volet"] = (
+            f"Seules les actions de l'axe 2 relèvent d'un volet (cette action est sur l'axe {fiche.axe.numero})."
+        )
     if not fiche.volet_id and contrat.volets.exists() and fiche.axe_id and fiche.axe.numero == 2:
         errors["volet"] = f"Le contrat {contrat.reference} a des volets : rattachez l'action de l'axe 2 à l'un d'eux."
     if fiche.date_debut and fiche.date_debut < contrat.date_debut:
@@ -41,7 +46,7 @@ def fiche_errors(fiche: FicheAction) -> dict[str, str]:
         errors["date_fin"] = (
             f"L'action finit le {fiche.date_fin:%d/%m/%Y}, après le contrat ({contrat.date_fin:%d/%m/%Y})."
         )
-    if fiche.code and not CODE_RE.match(fiche.code):
+    if fiche.code and not CODE_RE.fullmatch(fiche.code):
         errors["code"] = f"Le code « {fiche.code} » doit avoir la forme A<axe>-<numéro>, par exemple A1-03."
     elif fiche.code and fiche.axe_id and fiche.code[1] != str(fiche.axe.numero):
         errors["code"] = f"Le code « {fiche.code} » ne correspond pas à l'axe {fiche.axe.numero}."
@@ -96,6 +101,8 @@ def fiche_update(*, fiche: FicheAction, by=None, **fields) -> FicheAction:
 @transaction.atomic
 def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
     """Moves a fiche along ``TRANSITIONS_FICHE``. Validation runs the blocking checks (parity)."""
+    if to not in StatutFiche.values:
+        raise ValidationError(f"Statut de fiche inconnu : « {to} ».")
     fiche = FicheAction.objects.select_for_update().select_related("contrat").get(pk=fiche.pk)
     if to not in TRANSITIONS_FICHE[fiche.statut]:
         raise ValidationError(
@@ -148,7 +155,7 @@ def indicateur_set_cible(*, indicateur: Indicateur, annee: int, cible: Decimal |
 @transaction.atomic
 def indicateur_set_realise(*, indicateur: Indicateur, annee: int, realise: Decimal | None, by=None) -> ValeurIndicateur:
     """Records the value achieved in a year (execution data: allowed after signature)."""
-    if annee > date.today().year:
+    if annee > timezone.localdate().year:
         raise ValidationError({"annee": f"L'année {annee} n'a pas commencé : pas de valeur atteinte."})
     valeur = _valeur(indicateur, annee)
     valeur.realise = realise
@@ -216,6 +223,7 @@ def avenant_modifier_cible(*, avenant, indicateur: Indicateur, annee: int, cible
         nature=NatureModification.CIBLE,
         libelle=f"Fiche {indicateur.fiche.code}, {indicateur.nom}, cible {annee}",
         cible={"fiche": indicateur.fiche.code, "indicateur": indicateur.pk, "annee": annee},
-        apres=None if cible is None else str(cible),
+        # Wrapped in a dict: a bare None cannot be stored (``apres`` is not nullable) and means "no target".
+        apres={"cible": None if cible is None else str(cible)},
         by=by,
     )

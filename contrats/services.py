@@ -165,6 +165,8 @@ def _raise_if(errors: list[str], intro: str) -> None:
 @transaction.atomic
 def contrat_transition(*, contrat: Contrat, to: str, by=None, motif: str = "") -> Contrat:
     """Moves a contract along ``TRANSITIONS_CONTRAT``; signing goes through ``contrat_sign``."""
+    if to not in StatutContrat.values:
+        raise ValidationError(f"Statut de contrat inconnu : « {to} ».")
     contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
     if to not in TRANSITIONS_CONTRAT[contrat.statut]:
         raise ValidationError(
@@ -176,6 +178,7 @@ def contrat_transition(*, contrat: Contrat, to: str, by=None, motif: str = "") -
     if to == StatutContrat.PRET_SIGNATURE:
         _raise_if(signature_errors(contrat), f"Le contrat {contrat.reference} n'est pas prêt pour signature :")
     if to in (StatutContrat.CLOS, StatutContrat.RESILIE):
+        motif = motif.strip()
         if to == StatutContrat.RESILIE and not motif:
             raise ValidationError({"motif_fin": "Indiquez le motif de la résiliation."})
         contrat.motif_fin = motif
@@ -198,7 +201,8 @@ def signataire_set(
     """Records (or updates) who signs for a party, and when."""
     ensure_modifiable(contrat)
     if partie == PartieSignataire.PARTENAIRE:
-        signataire = Signataire.objects.filter(contrat=contrat, organisation=organisation).first()
+        # Filtered on the party too: without an organisation, the État's row would match.
+        signataire = Signataire.objects.filter(contrat=contrat, partie=partie, organisation=organisation).first()
     else:
         signataire = Signataire.objects.filter(contrat=contrat, partie=partie).first()
     signataire = signataire or Signataire(contrat=contrat, partie=partie, organisation=organisation)
@@ -266,6 +270,8 @@ def avenant_create(*, contrat: Contrat, objet: str, by=None) -> Avenant:
 
 
 def ensure_avenant_modifiable(avenant: Avenant) -> None:
+    """Raises unless the avenant is a draft; the status is read again, as in ``ensure_modifiable``."""
+    avenant.statut = Avenant.objects.values_list("statut", flat=True).get(pk=avenant.pk)
     if avenant.statut != StatutAvenant.BROUILLON:
         raise ValidationError(
             f"L'avenant n° {avenant.numero} est « {avenant.get_statut_display().lower()} » : "
@@ -292,6 +298,8 @@ def modification_add(
 @transaction.atomic
 def avenant_transition(*, avenant: Avenant, to: str, by=None) -> Avenant:
     """Moves an avenant along ``TRANSITIONS_AVENANT``; signing goes through ``avenant_sign``."""
+    if to not in StatutAvenant.values:
+        raise ValidationError(f"Statut d'avenant inconnu : « {to} ».")
     avenant = Avenant.objects.select_for_update().get(pk=avenant.pk)
     if to not in TRANSITIONS_AVENANT[avenant.statut]:
         raise ValidationError(
@@ -316,6 +324,11 @@ def avenant_sign(
     avenant = Avenant.objects.select_for_update().select_related("contrat").get(pk=avenant.pk)
     if avenant.statut != StatutAvenant.PRET_SIGNATURE:
         raise ValidationError(f"Seul un avenant prêt pour signature peut être signé (n° {avenant.numero}).")
+    if avenant.contrat.statut not in STATUTS_AVENANT_POSSIBLE:
+        raise ValidationError(
+            f"Le contrat {avenant.contrat.reference} est « {avenant.contrat.get_statut_display().lower()} » : "
+            "il ne peut plus être modifié par avenant."
+        )
     if signed_on > timezone.localdate():
         raise ValidationError({"date_signature": "La date de signature ne peut pas être dans le futur."})
     if signed_on < avenant.contrat.date_signature:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -44,11 +44,17 @@ def _montant(value, champ: str) -> Decimal | None:
         raise ValidationError({champ: f"« {value} » n'est pas un montant."}) from None
     if isinstance(value, float):
         raise ValidationError({champ: "Les montants sont des décimaux, jamais des flottants."})
-    if amount != to_cents(amount):
+    try:
+        cents = to_cents(amount) if amount.is_finite() else None
+    except InvalidOperation:  # too large to round to the cent
+        cents = None
+    if cents is None:  # NaN, infinities, absurd magnitudes
+        raise ValidationError({champ: f"« {value} » n'est pas un montant."})
+    if amount != cents:
         raise ValidationError({champ: f"{value} : un montant s'exprime au centime près."})
     if amount < 0:
         raise ValidationError({champ: f"Le montant ne peut pas être négatif ({format_euros(amount)})."})
-    return to_cents(amount)
+    return cents
 
 
 @transaction.atomic
@@ -144,7 +150,8 @@ _money = DecimalField(max_digits=14, decimal_places=2)
 
 
 def _sum(qs, field: str) -> Decimal:
-    return qs.aggregate(s=Coalesce(Sum(field), Value(ZERO), output_field=_money))["s"]
+    # Rounded to the cent: SQLite sums decimals as floats and returns 15 significant digits.
+    return to_cents(qs.aggregate(s=Coalesce(Sum(field), Value(ZERO), output_field=_money))["s"])
 
 
 @transaction.atomic
@@ -207,6 +214,8 @@ def rapport_create(*, contrat: Contrat, annee: int, by=None) -> RapportAnnuel:
 @transaction.atomic
 def rapport_transition(*, rapport: RapportAnnuel, to: str, by=None, observations: str = "") -> RapportAnnuel:
     """Moves a report along ``TRANSITIONS_RAPPORT``; sending it back needs the DDETS's observations."""
+    if to not in StatutRapport.values:
+        raise ValidationError(f"Statut de rapport inconnu : « {to} ».")
     rapport = RapportAnnuel.objects.select_for_update().get(pk=rapport.pk)
     if to not in TRANSITIONS_RAPPORT[rapport.statut]:
         raise ValidationError(
