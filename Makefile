@@ -66,4 +66,4 @@ check-deploy: install
 	$(RUN) python manage.py check --deploy --fail-level WARNING
 
 bench: install
-	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_seed --scale national
+	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_seed --scale national --repeat 3 --output bench-seed.txt

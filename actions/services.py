@@ -14,6 +14,7 @@ from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurI
 from contrats.models import Contrat
 from contrats.services import ensure_modifiable, save_validated
 from pacte import hooks
+from pacte.workflow import check_transition
 
 CODE_RE = re.compile(r"^A[1-4]-\d{2,3}$")
 
@@ -101,14 +102,15 @@ def fiche_update(*, fiche: FicheAction, by=None, **fields) -> FicheAction:
 @transaction.atomic
 def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
     """Moves a fiche along ``TRANSITIONS_FICHE``. Validation runs the blocking checks (parity)."""
-    if to not in StatutFiche.values:
-        raise ValidationError(f"Statut de fiche inconnu : « {to} ».")
     fiche = FicheAction.objects.select_for_update().select_related("contrat").get(pk=fiche.pk)
-    if to not in TRANSITIONS_FICHE[fiche.statut]:
-        raise ValidationError(
-            f"La fiche {fiche.code} ne peut pas passer de « {fiche.get_statut_display()} » "
-            f"à « {StatutFiche(to).label} »."
-        )
+    check_transition(
+        sujet=f"La fiche {fiche.code}",
+        genre="de fiche",
+        statuts=StatutFiche,
+        transitions=TRANSITIONS_FICHE,
+        current=fiche.statut,
+        to=to,
+    )
     if (fiche.statut, to) in RETOURS_INTERDITS_APRES_SIGNATURE:
         ensure_modifiable(fiche.contrat)
     if to == StatutFiche.VALIDEE:

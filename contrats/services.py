@@ -33,6 +33,7 @@ from contrats.models import (
 )
 from pacte import hooks
 from pacte.models import Axe, Collectivite, Organisation
+from pacte.workflow import check_transition
 
 
 def ensure_modifiable(contrat: Contrat) -> None:
@@ -165,14 +166,15 @@ def _raise_if(errors: list[str], intro: str) -> None:
 @transaction.atomic
 def contrat_transition(*, contrat: Contrat, to: str, by=None, motif: str = "") -> Contrat:
     """Moves a contract along ``TRANSITIONS_CONTRAT``; signing goes through ``contrat_sign``."""
-    if to not in StatutContrat.values:
-        raise ValidationError(f"Statut de contrat inconnu : « {to} ».")
     contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
-    if to not in TRANSITIONS_CONTRAT[contrat.statut]:
-        raise ValidationError(
-            f"Le contrat {contrat.reference} ne peut pas passer de « {contrat.get_statut_display()} » "
-            f"à « {StatutContrat(to).label} »."
-        )
+    check_transition(
+        sujet=f"Le contrat {contrat.reference}",
+        genre="de contrat",
+        statuts=StatutContrat,
+        transitions=TRANSITIONS_CONTRAT,
+        current=contrat.statut,
+        to=to,
+    )
     if to == StatutContrat.SIGNE:
         raise ValidationError("La signature s'enregistre avec ses dates et ses signataires.")
     if to == StatutContrat.PRET_SIGNATURE:
@@ -298,14 +300,15 @@ def modification_add(
 @transaction.atomic
 def avenant_transition(*, avenant: Avenant, to: str, by=None) -> Avenant:
     """Moves an avenant along ``TRANSITIONS_AVENANT``; signing goes through ``avenant_sign``."""
-    if to not in StatutAvenant.values:
-        raise ValidationError(f"Statut d'avenant inconnu : « {to} ».")
     avenant = Avenant.objects.select_for_update().get(pk=avenant.pk)
-    if to not in TRANSITIONS_AVENANT[avenant.statut]:
-        raise ValidationError(
-            f"L'avenant n° {avenant.numero} ne peut pas passer de « {avenant.get_statut_display()} » "
-            f"à « {StatutAvenant(to).label} »."
-        )
+    check_transition(
+        sujet=f"L'avenant n° {avenant.numero}",
+        genre="d'avenant",
+        statuts=StatutAvenant,
+        transitions=TRANSITIONS_AVENANT,
+        current=avenant.statut,
+        to=to,
+    )
     if to == StatutAvenant.SIGNE:
         raise ValidationError("La signature d'un avenant s'enregistre avec sa date.")
     if to == StatutAvenant.PRET_SIGNATURE and not avenant.modifications.exists():

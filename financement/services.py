@@ -21,6 +21,7 @@ from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliqua
 from financement.regles import REALISE, parite_violations
 from pacte.models import Organisation
 from pacte.money import ZERO, format_euros, to_cents
+from pacte.workflow import check_transition
 
 _UNSET = object()
 
@@ -214,14 +215,15 @@ def rapport_create(*, contrat: Contrat, annee: int, by=None) -> RapportAnnuel:
 @transaction.atomic
 def rapport_transition(*, rapport: RapportAnnuel, to: str, by=None, observations: str = "") -> RapportAnnuel:
     """Moves a report along ``TRANSITIONS_RAPPORT``; sending it back needs the DDETS's observations."""
-    if to not in StatutRapport.values:
-        raise ValidationError(f"Statut de rapport inconnu : « {to} ».")
     rapport = RapportAnnuel.objects.select_for_update().get(pk=rapport.pk)
-    if to not in TRANSITIONS_RAPPORT[rapport.statut]:
-        raise ValidationError(
-            f"Le rapport {rapport.annee} ne peut pas passer de « {rapport.get_statut_display()} » "
-            f"à « {StatutRapport(to).label} »."
-        )
+    check_transition(
+        sujet=f"Le rapport {rapport.annee}",
+        genre="de rapport",
+        statuts=StatutRapport,
+        transitions=TRANSITIONS_RAPPORT,
+        current=rapport.statut,
+        to=to,
+    )
     if to == StatutRapport.A_COMPLETER and not observations.strip():
         raise ValidationError({"observations_ddets": "Dites ce qu'il faut compléter."})
     if observations:
