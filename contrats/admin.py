@@ -29,7 +29,6 @@ from contrats.services import _check_axes, _regle, avenant_transition, contrat_s
 from pacte.admin_base import (
     HistoryAdmin,
     ReadOnlyInline,
-    ScopedAdmin,
     ScopedInline,
     national,
     prepare,
@@ -467,7 +466,7 @@ class AvenantAdmin(HistoryAdmin):
 
 
 @admin.register(ModificationAvenant)
-class ModificationAvenantAdmin(ScopedAdmin):
+class ModificationAvenantAdmin(HistoryAdmin):
     """Read-only: changes are proposed through the services, and applied when the avenant is signed."""
 
     list_display = ("libelle", "nature", "avenant", "applique_le")

@@ -248,6 +248,7 @@ class ModificationAvenant(models.Model):
     avant = models.JSONField("avant", null=True, blank=True)
     apres = models.JSONField("après")
     applique_le = models.DateTimeField("appliquée le", null=True, blank=True)
+    history = HistoricalRecords()
 
     objects = ModificationAvenantQuerySet.as_manager()
 

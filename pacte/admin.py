@@ -17,7 +17,6 @@ from dsfr.models import DsfrConfig
 from pacte.admin_base import (
     HistoryAdmin,
     ReadOnlyInline,
-    ScopedAdmin,
     acces_backoffice,
     in_perimeter,
     national,
@@ -78,7 +77,7 @@ class DepartementInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Region)
-class RegionAdmin(TerritoireMixin, ScopedAdmin):
+class RegionAdmin(TerritoireMixin, HistoryAdmin):
     list_display = ("code", "nom", "nb_departements")
     search_fields = ("code", "nom")
     ordering = ("code",)
@@ -93,7 +92,7 @@ class RegionAdmin(TerritoireMixin, ScopedAdmin):
 
 
 @admin.register(Departement)
-class DepartementAdmin(TerritoireMixin, ScopedAdmin):
+class DepartementAdmin(TerritoireMixin, HistoryAdmin):
     list_display = ("code", "nom", "region")
     list_filter = ("region",)
     list_select_related = ("region",)
@@ -205,7 +204,7 @@ class OrganisationAdmin(HistoryAdmin):
 
 
 @admin.register(User)
-class UserAdmin(ScopedAdmin, DjangoUserAdmin):
+class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     """Agents of the organisations in the perimeter; superusers are shown to superusers only.
 
     The administration centrale creates accounts and sets organisations and roles; only a superuser

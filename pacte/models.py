@@ -13,6 +13,7 @@ from pacte.enums import NatureCollectivite, Role, TypeOrganisation
 class Region(models.Model):
     code = models.CharField("code INSEE", max_length=3, unique=True)
     nom = models.CharField("nom", max_length=100)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "région"
@@ -27,6 +28,7 @@ class Departement(models.Model):
     code = models.CharField("code INSEE", max_length=3, unique=True)
     nom = models.CharField("nom", max_length=100)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="departements", verbose_name="région")
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "département"
@@ -178,6 +180,8 @@ class User(AbstractUser):
         verbose_name="organisation",
     )
     role = models.CharField("rôle", max_length=20, choices=Role.choices, default=Role.LECTEUR)
+    # Who gave which role to whom, and when; never the password hash.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:
         verbose_name = "utilisateur"

@@ -1,5 +1,6 @@
 """The back-office: scoped by perimeter, permissions from pacte.perms, frozen after signature, audited."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -662,6 +663,24 @@ def test_l_historique_montre_qui_a_change_quoi(client, editeur, contrat_05):
     # A past version is read, never restored from the admin.
     revert = reverse("admin:contrats_contrat_simple_history", args=(contrat_05.pk, version.pk))
     assert client.post(revert, data).status_code == 403
+
+
+def test_l_historique_des_utilisateurs_garde_les_roles_jamais_le_mot_de_passe(client, contrat_05):
+    dgcs = UserFactory(username="dgcs", organisation=OrganisationFactory(centrale=True))
+    agent = UserFactory(username="agent05", role=Role.LECTEUR)
+    client.force_login(dgcs)
+    data = as_post_data(client.get(url(agent, "change")))
+    data["role"] = Role.EDITEUR
+    assert client.post(url(agent, "change"), data).status_code == 302
+    agent.refresh_from_db()
+    assert agent.role == Role.EDITEUR
+    derniere = agent.history.first()
+    assert (derniere.role, derniere.history_user) == (Role.EDITEUR, dgcs)
+    assert not hasattr(derniere, "password")
+    html = client.get(url(agent, "history")).content.decode()
+    assert "dgcs" in html
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).replace("&nbsp;", " ").replace("&rarr;", "→").split())
+    assert "Rôle: lecteur → editeur" in text
 
 
 def test_l_historique_d_un_autre_territoire_est_introuvable(client, autre_territoire, contrat_05):
