@@ -67,3 +67,4 @@ check-deploy: install
 
 bench: install
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_seed --scale national --repeat 3 --output bench-seed.txt
+	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_pages
