@@ -16,16 +16,22 @@ from django.db import transaction
 from django.db.models import Count, Max
 
 from contrats.enums import (
-    PREFIXES,
     STATUTS_AVENANT_OUVERTS,
     STATUTS_AVENANT_POSSIBLE,
     STATUTS_FIGES,
     StatutAvenant,
     StatutContrat,
-    TypeContrat,
 )
 from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, RegleTypeContrat, Signataire, Volet
-from contrats.services import _check_axes, _regle, avenant_transition, contrat_sign, contrat_transition
+from contrats.services import (
+    avenant_transition,
+    contrat_errors,
+    contrat_sign,
+    contrat_transition,
+    reference_par_defaut,
+    regle_du_type,
+    volet_errors,
+)
 from pacte.admin_base import (
     HistoryAdmin,
     ReadOnlyInline,
@@ -62,32 +68,25 @@ class ContratForm(forms.ModelForm):
         collectivite = cleaned.get("collectivite") or (contrat.collectivite if contrat.collectivite_id else None)
         if not type_contrat or collectivite is None:
             return cleaned
-        if "type_contrat" in self.fields or "collectivite" in self.fields:
-            if type_contrat == TypeContrat.CLS_METROPOLE and not collectivite.est_metropole:
-                self.add_error(
-                    "type_contrat", f"{collectivite} n'est pas une métropole : choisissez un CLS départemental."
-                )
-            if type_contrat == TypeContrat.CLS_DEPARTEMENT and collectivite.est_metropole:
-                self.add_error("type_contrat", f"{collectivite} est une métropole : choisissez un CLS de métropole.")
         try:
-            regle = _regle(type_contrat)
+            errors = contrat_errors(
+                collectivite=collectivite,
+                type_contrat=type_contrat,
+                axes=list(cleaned["axes"]) if "axes" in self.fields and "axes" in cleaned else None,
+                contrat=contrat,
+            )
+            regle = regle_du_type(type_contrat)
         except ValidationError as error:
             self.add_error(None, error)
             return cleaned
-        if "axes" in self.fields and "axes" in cleaned:
-            axes = list(cleaned["axes"])
-            try:
-                _check_axes(regle, axes)
-            except ValidationError as error:
-                self.add_error(None, error)
-            if contrat.pk:
-                used = sorted(set(contrat.fiches.exclude(axe__in=axes).values_list("code", flat=True)))
-                if used:
-                    self.add_error("axes", f"Des fiches portent sur un axe retiré : {', '.join(used)}.")
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)
         if "titre" in self.fields and not cleaned.get("titre"):
             cleaned["titre"] = regle.titre_defaut
         if "reference" in self.fields and not cleaned.get("reference") and cleaned.get("date_debut"):
-            cleaned["reference"] = f"{PREFIXES[type_contrat]}-{cleaned['date_debut'].year}-{collectivite.code}"
+            cleaned["reference"] = reference_par_defaut(
+                type_contrat=type_contrat, annee=cleaned["date_debut"].year, collectivite=collectivite
+            )
         return cleaned
 
 
@@ -112,14 +111,8 @@ class VoletForm(forms.ModelForm):
         contrat = contrat or cleaned.get("contrat")
         numero = cleaned.get("numero")
         if contrat is not None and numero:
-            regle = RegleTypeContrat.objects.filter(type_contrat=contrat.type_contrat).first()
-            if regle is not None and numero > regle.volets_max:
-                self.add_error(
-                    "numero",
-                    f"Un {regle.get_type_contrat_display()} a au plus {regle.volets_max} volet(s)."
-                    if regle.volets_max
-                    else f"Un {regle.get_type_contrat_display()} n'a pas de volets.",
-                )
+            for field, message in volet_errors(contrat=contrat, numero=numero).items():
+                self.add_error(field, message)
         return cleaned
 
 

@@ -60,26 +60,60 @@ def save_validated(instance, *, by=None, exclude=None) -> None:
     instance.save()
 
 
-def _regle(type_contrat: str) -> RegleTypeContrat:
+def regle_du_type(type_contrat: str) -> RegleTypeContrat:
+    """The editable rule of a contract type (axes, volets, default title)."""
     try:
         return RegleTypeContrat.objects.prefetch_related("axes").get(type_contrat=type_contrat)
     except RegleTypeContrat.DoesNotExist:
         raise ValidationError(f"Aucune règle n'est définie pour le type de contrat « {type_contrat} ».") from None
 
 
-def _check_axes(regle: RegleTypeContrat, axes: list[Axe]) -> None:
+def reference_par_defaut(*, type_contrat: str, annee: int, collectivite: Collectivite) -> str:
+    """``CLS-2024-D05``: the natural key of a contract."""
+    return f"{PREFIXES[type_contrat]}-{annee}-{collectivite.code}"
+
+
+def contrat_errors(
+    *, collectivite: Collectivite, type_contrat: str, axes: list[Axe] | None = None, contrat: Contrat | None = None
+) -> dict[str, str]:
+    """The rules tying a contract's type to its collectivité and its axes, as ``{field: message}``.
+
+    A métropole signs a métropole CLS and a département a départemental one; the axes are among
+    those of the type, at least one, and none that a fiche of ``contrat`` still uses.
+    """
+    errors: dict[str, str] = {}
+    if type_contrat == TypeContrat.CLS_METROPOLE and not collectivite.est_metropole:
+        errors["type_contrat"] = f"{collectivite} n'est pas une métropole : choisissez un CLS départemental."
+    if type_contrat == TypeContrat.CLS_DEPARTEMENT and collectivite.est_metropole:
+        errors["type_contrat"] = f"{collectivite} est une métropole : choisissez un CLS de métropole."
+    if axes is None:
+        return errors
+    regle = regle_du_type(type_contrat)
     allowed = {a.numero for a in regle.axes.all()}
     refused = sorted(a.numero for a in axes if a.numero not in allowed)
     if refused:
-        raise ValidationError(
-            {
-                "axes": f"Un {regle.get_type_contrat_display()} ne porte pas "
-                f"{'les axes' if len(refused) > 1 else 'l’axe'} {', '.join(map(str, refused))} "
-                f"(axes possibles : {', '.join(map(str, sorted(allowed)))})."
-            }
+        errors["axes"] = (
+            f"Un {regle.get_type_contrat_display()} ne porte pas "
+            f"{'les axes' if len(refused) > 1 else 'l’axe'} {', '.join(map(str, refused))} "
+            f"(axes possibles : {', '.join(map(str, sorted(allowed)))})."
         )
-    if not axes:
-        raise ValidationError({"axes": "Un contrat porte au moins un axe."})
+    elif not axes:
+        errors["axes"] = "Un contrat porte au moins un axe."
+    elif contrat is not None and contrat.pk:
+        used = sorted(set(contrat.fiches.exclude(axe__in=axes).values_list("code", flat=True)))
+        if used:
+            errors["axes"] = f"Des fiches portent sur un axe retiré : {', '.join(used)}."
+    return errors
+
+
+def volet_errors(*, contrat: Contrat, numero: int) -> dict[str, str]:
+    """A volet's number fits the contract type (CDIE: up to 3; CLS and CPT: none)."""
+    regle = regle_du_type(contrat.type_contrat)
+    if numero <= regle.volets_max:
+        return {}
+    if regle.volets_max:
+        return {"numero": f"Un {regle.get_type_contrat_display()} a au plus {regle.volets_max} volet(s)."}
+    return {"numero": f"Un {regle.get_type_contrat_display()} n'a pas de volets."}
 
 
 @transaction.atomic
@@ -95,21 +129,18 @@ def contrat_create(
     axes: list[Axe] | None = None,
 ) -> Contrat:
     """Creates a draft contract with the axes of its type (or the subset given)."""
-    regle = _regle(type_contrat)
-    if type_contrat == TypeContrat.CLS_METROPOLE and not collectivite.est_metropole:
-        raise ValidationError(
-            {"type_contrat": f"{collectivite} n'est pas une métropole : choisissez un CLS départemental."}
-        )
-    if type_contrat == TypeContrat.CLS_DEPARTEMENT and collectivite.est_metropole:
-        raise ValidationError({"type_contrat": f"{collectivite} est une métropole : choisissez un CLS de métropole."})
+    regle = regle_du_type(type_contrat)
     axes = list(regle.axes.all()) if axes is None else list(axes)
-    _check_axes(regle, axes)
+    errors = contrat_errors(collectivite=collectivite, type_contrat=type_contrat, axes=axes)
+    if errors:
+        raise ValidationError(errors)
     contrat = Contrat(
         collectivite=collectivite,
         type_contrat=type_contrat,
         date_debut=date_debut,
         date_fin=date_fin,
-        reference=reference or f"{PREFIXES[type_contrat]}-{date_debut.year}-{collectivite.code}",
+        reference=reference
+        or reference_par_defaut(type_contrat=type_contrat, annee=date_debut.year, collectivite=collectivite),
         titre=titre or regle.titre_defaut,
     )
     save_validated(contrat, by=by)
@@ -129,10 +160,11 @@ def contrat_update(*, contrat: Contrat, by=None, axes: list[Axe] | None = None, 
         setattr(contrat, name, value)
     save_validated(contrat, by=by)
     if axes is not None:
-        _check_axes(_regle(contrat.type_contrat), list(axes))
-        used = set(contrat.fiches.exclude(axe__in=axes).values_list("code", flat=True))
-        if used:
-            raise ValidationError({"axes": f"Des fiches portent sur un axe retiré : {', '.join(sorted(used))}."})
+        errors = contrat_errors(
+            collectivite=contrat.collectivite, type_contrat=contrat.type_contrat, axes=list(axes), contrat=contrat
+        )
+        if errors:
+            raise ValidationError(errors)
         contrat.axes.set(axes)
     return contrat
 
@@ -141,13 +173,9 @@ def contrat_update(*, contrat: Contrat, by=None, axes: list[Axe] | None = None, 
 def volet_create(*, contrat: Contrat, numero: int, intitule: str, by=None) -> Volet:
     """Adds a volet to a CDIE (or a convention unique); volets are funded separately."""
     ensure_modifiable(contrat)
-    regle = _regle(contrat.type_contrat)
-    if numero > regle.volets_max:
-        raise ValidationError(
-            {"numero": f"Un {regle.get_type_contrat_display()} a au plus {regle.volets_max} volet(s)."}
-            if regle.volets_max
-            else {"numero": f"Un {regle.get_type_contrat_display()} n'a pas de volets."}
-        )
+    errors = volet_errors(contrat=contrat, numero=numero)
+    if errors:
+        raise ValidationError(errors)
     volet = Volet(contrat=contrat, numero=numero, intitule=intitule)
     save_validated(volet, by=by)
     return volet
