@@ -12,7 +12,9 @@ from tests.factories import (
     departement,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The territories are loaded by a migration: each browser test gets them back after the previous
+# one's flush (see conftest.py).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
