@@ -93,7 +93,19 @@ class LigneFinancementForm(forms.ModelForm):
         return cleaned
 
 
-class LigneFinancementInline(ScopedInline, admin.TabularInline):
+class PrevuFigeMixin:
+    """Once the contract is signed, the planned amount is shown as text, formatted like the lists."""
+
+    @admin.display(description="prévu", ordering="prevu")
+    def prevu_eur(self, obj) -> str:
+        return euros_display(obj.prevu)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return ["prevu_eur" if f == "prevu" else f for f in fields] if self.est_fige(obj) else fields
+
+
+class LigneFinancementInline(PrevuFigeMixin, ScopedInline, admin.TabularInline):
     model = LigneFinancement
     form = LigneFinancementForm
     position = 10
@@ -115,14 +127,14 @@ class LigneFinancementInline(ScopedInline, admin.TabularInline):
         return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return ("annee", "type_financeur", "financeur", "prevu") if self.est_fige(obj) else ()
+        return ("annee", "type_financeur", "financeur", "prevu_eur") if self.est_fige(obj) else ()
 
 
 register_inline(FicheActionAdmin, LigneFinancementInline)
 
 
 @admin.register(LigneFinancement)
-class LigneFinancementAdmin(HistoryAdmin):
+class LigneFinancementAdmin(PrevuFigeMixin, HistoryAdmin):
     form = LigneFinancementForm
     contrat_path = "fiche.contrat"
     list_display = ("fiche_code", "contrat", "annee", "financeur_display", "prevu_eur", "engage_eur", "realise_eur")
@@ -152,10 +164,6 @@ class LigneFinancementAdmin(HistoryAdmin):
     def financeur_display(self, obj) -> str:
         return obj.libelle_financeur
 
-    @admin.display(description="prévu", ordering="prevu")
-    def prevu_eur(self, obj) -> str:
-        return euros_display(obj.prevu)
-
     @admin.display(description="engagé", ordering="engage")
     def engage_eur(self, obj) -> str:
         return euros_display(obj.engage)
@@ -176,7 +184,7 @@ class LigneFinancementAdmin(HistoryAdmin):
         if obj is None:
             return ()
         if self.est_fige(obj):
-            return ("fiche", "annee", "type_financeur", "financeur", "prevu")
+            return ("fiche", "annee", "type_financeur", "financeur", "prevu_eur")
         return ("fiche",)
 
     def choices_for(self, db_field, request):

@@ -77,7 +77,7 @@ def test_la_collectivite_saisit_son_realise_sans_toucher_au_prevu(live_server, p
 
     expect(page.get_by_role("heading", level=2)).to_have_text("A1-01 – 2024 – Collectivité")
     # The contract is signed: the planned amount is shown as text, with no field to change it.
-    expect(page.get_by_text("12500,00", exact=True)).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^12\s500,00\s€$"))).to_be_visible()
     expect(page.get_by_label("Prévu")).to_have_count(0)
     expect(page.get_by_role("spinbutton")).to_have_count(2)  # engagé and réalisé only
     page.get_by_role("spinbutton", name="Réalisé").fill("9876.50")
