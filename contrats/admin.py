@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import Count, Max
 
 from contrats.enums import (
-    STATUTS_AVENANT_OUVERTS,
     STATUTS_AVENANT_POSSIBLE,
     STATUTS_FIGES,
     StatutAvenant,
@@ -24,6 +23,7 @@ from contrats.enums import (
 )
 from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, RegleTypeContrat, Signataire, Volet
 from contrats.services import (
+    avenant_errors,
     avenant_transition,
     contrat_errors,
     contrat_sign,
@@ -361,17 +361,8 @@ class AvenantForm(forms.ModelForm):
         cleaned = super().clean()
         contrat = cleaned.get("contrat")
         if self.instance.pk is None and contrat is not None:
-            if contrat.statut not in STATUTS_AVENANT_POSSIBLE:
-                self.add_error(
-                    "contrat",
-                    f"Un avenant ne s'ouvre que sur un contrat signé ou en exécution "
-                    f"({contrat.reference} est « {contrat.get_statut_display().lower()} »).",
-                )
-            ouvert = contrat.avenants.filter(statut__in=STATUTS_AVENANT_OUVERTS).first()
-            if ouvert:
-                self.add_error(
-                    "contrat", f"L'avenant n° {ouvert.numero} est encore ouvert : signez-le ou abandonnez-le d'abord."
-                )
+            for message in avenant_errors(contrat):
+                self.add_error("contrat", message)
         return cleaned
 
 

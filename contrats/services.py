@@ -281,18 +281,27 @@ def contrat_sign(*, contrat: Contrat, signed_on: date, by=None) -> Contrat:
 # --- Avenants -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def avenant_create(*, contrat: Contrat, objet: str, by=None) -> Avenant:
-    """Opens the next avenant (numbered 1, 2, 3…) on a signed contract; one open at a time."""
-    contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
+def avenant_errors(contrat: Contrat) -> list[str]:
+    """Why an avenant cannot be opened on ``contrat``: it is not signed, or another one is still open."""
+    errors = []
     if contrat.statut not in STATUTS_AVENANT_POSSIBLE:
-        raise ValidationError(
+        errors.append(
             f"Un avenant ne s'ouvre que sur un contrat signé ou en exécution "
             f"({contrat.reference} est « {contrat.get_statut_display().lower()} »)."
         )
     ouvert = contrat.avenants.filter(statut__in=STATUTS_AVENANT_OUVERTS).first()
     if ouvert:
-        raise ValidationError(f"L'avenant n° {ouvert.numero} est encore ouvert : signez-le ou abandonnez-le d'abord.")
+        errors.append(f"L'avenant n° {ouvert.numero} est encore ouvert : signez-le ou abandonnez-le d'abord.")
+    return errors
+
+
+@transaction.atomic
+def avenant_create(*, contrat: Contrat, objet: str, by=None) -> Avenant:
+    """Opens the next avenant (numbered 1, 2, 3…) on a signed contract; one open at a time."""
+    contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
+    errors = avenant_errors(contrat)
+    if errors:
+        raise ValidationError(errors)
     numero = (contrat.avenants.aggregate(m=Max("numero"))["m"] or 0) + 1
     avenant = Avenant(contrat=contrat, numero=numero, objet=objet)
     save_validated(avenant, by=by)
