@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "contrats",
     "actions",
     "financement",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, connection
 
-from financement.demo import DEFAULT_REGION, DEFAULT_SEED, SCALES, counts
-from financement.management.commands.seed_demo import format_counts
+from demo.builder import DEFAULT_REGION, DEFAULT_SEED, SCALES, counts
+from demo.management.commands.seed_demo import format_counts
 
 
 def _seconds(value: float) -> str:

@@ -18,7 +18,7 @@ from actions.services import fiche_errors
 from contrats.enums import STATUTS_FIGES, StatutAvenant, StatutContrat, TypeContrat
 from contrats.models import Avenant, Contrat, ModificationAvenant, Signataire, Volet
 from contrats.services import avenant_sign, avenant_transition, contrat_create, signature_errors
-from financement.demo import DEMO_PASSWORD_DEFAULT, DEMO_USERNAMES, counts
+from demo.builder import DEMO_PASSWORD_DEFAULT, DEMO_USERNAMES, counts
 from financement.enums import StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
 from financement.services import alertes_realise, reliquat_compute

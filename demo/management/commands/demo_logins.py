@@ -7,7 +7,7 @@ import os
 from django.core.management.base import BaseCommand
 
 from contrats.models import Contrat
-from financement.demo import DEMO_PASSWORD_DEFAULT, DEMO_USERS
+from demo.builder import DEMO_PASSWORD_DEFAULT, DEMO_USERS
 from pacte.models import User
 from pacte.perimeters import perimetre_label
 

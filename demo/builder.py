@@ -3,7 +3,7 @@
 Used by ``manage.py seed_demo`` (and ``bench_seed``). Everything is built in memory and written with
 ``bulk_create`` in one transaction: the per-object services run ``full_clean`` and several queries
 per row, far too slow for a national seed. The data still follows the product's rules, and
-``tests/test_seed_demo.py`` checks them through the services: every contract signed or later passes
+``tests/demo/test_seed_demo.py`` checks them through the services: every contract signed or later passes
 ``contrats.services.signature_errors``.
 
 A few deliberate anomalies are planted so that the screens have something to show (DOMAIN.md §5):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from contrats.models import Contrat
-from financement.demo import DEFAULT_REGION, DEFAULT_SEED, SCALES, DemoBuilder, counts, purge
+from demo.builder import DEFAULT_REGION, DEFAULT_SEED, SCALES, DemoBuilder, counts, purge
 
 
 def format_counts(rows: dict[str, int]) -> str:
