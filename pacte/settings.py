@@ -171,6 +171,36 @@ DSFR_USE_INTEGRITY_CHECKSUMS = False
 # Business settings (DOMAIN.md §6): the annual report for year N is due on this day of N+1.
 PACTE_RAPPORT_ECHEANCE = env.str("PACTE_RAPPORT_ECHEANCE", default="03-31")
 
+
+def _pacte_periode(raw: str) -> str:
+    """``"2024-2027"``: the Pacte's first and last years, inclusive (read by ``pacte.validators.pacte_years``)."""
+    first, sep, last = raw.strip().partition("-")
+    years = (first, last)
+    if not sep or not all(len(y) == 4 and y.isascii() and y.isdigit() for y in years) or first > last:
+        raise ImproperlyConfigured(
+            f"PACTE_PERIODE={raw!r} : attendu « AAAA-AAAA », deux années de 4 chiffres, la première "
+            "au plus égale à la dernière (ex. 2024-2027)."
+        )
+    return f"{first}-{last}"
+
+
+def _montant_max(raw: str):
+    """The largest amount one may enter, in euros: a Decimal that fits ``max_digits=14, decimal_places=2``."""
+    from decimal import Decimal  # imported here: the settings need Decimal for this value only
+
+    units, _, cents = raw.strip().partition(".")
+    well_formed = all(part.isascii() and part.isdigit() for part in (units, cents or "0"))
+    if not well_formed or len(units) > 12 or len(cents) > 2 or Decimal(raw.strip()) <= 0:
+        raise ImproperlyConfigured(
+            f"PACTE_MONTANT_MAX={raw!r} : attendu un montant positif en euros, 12 chiffres au plus avant "
+            "le point et 2 après (ex. 100000000 pour 100 M€)."
+        )
+    return Decimal(raw.strip())
+
+
+PACTE_PERIODE = _pacte_periode(env.str("PACTE_PERIODE", default="2024-2027"))
+PACTE_MONTANT_MAX = _montant_max(env.str("PACTE_MONTANT_MAX", default="100000000"))
+
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False
 
 if PRODUCTION:
