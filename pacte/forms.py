@@ -1,0 +1,136 @@
+"""Form fields for numbers typed the French way, shared by the admin and the front office.
+
+Django's ``DecimalField`` hands the raw text to Python's ``Decimal``, which takes ``1_000``, ``١٢٣``
+or ``sNaN`` (and then crashes comparing it) but refuses ``1 000,00 €``. These fields parse with
+``pacte.money.parse_decimal`` and show numbers back as ``1 234,50``.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.core import validators
+from django.core.exceptions import ValidationError
+from django.utils.translation import ngettext_lazy
+
+from pacte.money import MAX_DIGITS, SPACES, ZERO, format_decimal, format_euros, parse_decimal
+
+
+def _format(value, decimal_places: int | None) -> str:
+    """``1 234,50`` with ``decimal_places`` decimals, or as many as the value has when it is None."""
+    if decimal_places is None:
+        decimal_places = max(0, -Decimal(value).as_tuple().exponent)
+    return format_decimal(value, decimal_places)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, Decimal | int) and not isinstance(value, bool) and Decimal(value).is_finite()
+
+
+class DecimalFrInput(forms.TextInput):
+    """A text input (``inputmode="decimal"`` brings up the numeric keyboard) showing Decimals as ``1 234,50``."""
+
+    def __init__(self, attrs=None, decimal_places: int | None = 2):
+        super().__init__({"inputmode": "decimal", **(attrs or {})})
+        self.decimal_places = decimal_places
+
+    def format_value(self, value):
+        if _is_number(value):
+            return _format(value, self.decimal_places)
+        # Text the user typed and that did not parse is shown back as typed, to be corrected.
+        return super().format_value(value)
+
+
+class DecimalFrField(forms.DecimalField):
+    """A decimal typed the French way (``1 234,5``, ``1234.5``, ``12 €``), validated by ``parse_decimal``.
+
+    Keeps Django's ``max_digits``, ``decimal_places``, ``min_value`` and ``max_value`` checks, with
+    French messages showing the limits the French way.
+    """
+
+    widget = DecimalFrInput
+    # Written in French (not translated): the plural follows %(max)s.
+    default_error_messages = {
+        "max_digits": ngettext_lazy(
+            "Saisissez au plus %(max)s chiffre au total.", "Saisissez au plus %(max)s chiffres au total.", "max"
+        ),
+        "max_decimal_places": ngettext_lazy(
+            "Saisissez au plus %(max)s décimale.", "Saisissez au plus %(max)s décimales.", "max"
+        ),
+        "max_whole_digits": ngettext_lazy(
+            "Saisissez au plus %(max)s chiffre avant la virgule.",
+            "Saisissez au plus %(max)s chiffres avant la virgule.",
+            "max",
+        ),
+    }
+
+    def __init__(self, *, max_value=None, min_value=None, max_digits=None, decimal_places=None, **kwargs):
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        # Django's own min/max validators would quote a limit as "100000000": ours write "100 000 000,00".
+        self.min_value, self.max_value = min_value, max_value
+        if min_value is not None:
+            self.validators.append(validators.MinValueValidator(min_value, message=self.min_value_message(min_value)))
+        if max_value is not None:
+            self.validators.append(validators.MaxValueValidator(max_value, message=self.max_value_message(max_value)))
+        if isinstance(self.widget, DecimalFrInput):
+            self.widget.decimal_places = decimal_places
+
+    def min_value_message(self, limit) -> str:
+        return f"Saisissez une valeur supérieure ou égale à {_format(limit, self.decimal_places)}."
+
+    def max_value_message(self, limit) -> str:
+        return f"Saisissez une valeur inférieure ou égale à {_format(limit, self.decimal_places)}."
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal | int) and not isinstance(value, bool):
+            # An initial value (disabled field, has_changed), not typed text.
+            if not _is_number(value):
+                raise ValidationError("Saisissez un nombre fini.", code="invalid")
+            return Decimal(value)
+        if not isinstance(value, str):
+            raise ValidationError("Saisissez un nombre (ex. 1 234,56).", code="invalid")
+        if not value.strip(SPACES):
+            return None
+        places = self.decimal_places if self.decimal_places is not None else MAX_DIGITS
+        return parse_decimal(value, decimal_places=places)
+
+    def prepare_value(self, value):
+        """Typed text that parses is shown back normalised (``1000,5 €`` → ``1 000,50``), any other as typed."""
+        if isinstance(value, str) and value.strip(SPACES):
+            try:
+                return self.to_python(value)
+            except ValidationError:
+                return value
+        return value
+
+
+class MontantField(DecimalFrField):
+    """An amount in euros: 2 decimals, from 0 to the setting ``PACTE_MONTANT_MAX``."""
+
+    def __init__(self, *, max_digits=14, decimal_places=2, min_value=ZERO, max_value=None, **kwargs):
+        if max_value is None:
+            max_value = settings.PACTE_MONTANT_MAX
+        super().__init__(
+            max_digits=max_digits, decimal_places=decimal_places, min_value=min_value, max_value=max_value, **kwargs
+        )
+
+    def min_value_message(self, limit) -> str:
+        if limit == 0:
+            return "Un montant ne peut pas être négatif."
+        return f"Saisissez un montant supérieur ou égal à {format_euros(limit)}."
+
+    def max_value_message(self, limit) -> str:
+        return f"Saisissez un montant inférieur ou égal à {format_euros(limit)}."
+
+
+def decimal_formfield(db_field, **kwargs) -> forms.Field:
+    """The form field for a model ``DecimalField``: a ``MontantField`` for amounts (14 digits, 2 decimals),
+    otherwise a ``DecimalFrField``.
+
+    Built by the model field itself, so ``blank`` (required or not), the verbose name, help text,
+    default, ``max_digits`` and ``decimal_places`` are those of the model; ``kwargs`` override them.
+    """
+    form_class = MontantField if (db_field.decimal_places == 2 and db_field.max_digits == 14) else DecimalFrField
+    return db_field.formfield(**{"form_class": form_class, **kwargs})
