@@ -7,17 +7,24 @@ through the admin actions, which call ``fiche_transition`` (parity checks on val
 
 from __future__ import annotations
 
-from datetime import date
-
-from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
-from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q
 
 from actions.enums import StatutFiche
 from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
-from actions.services import fiche_errors, fiche_transition, next_code
+from actions.services import (
+    fiche_create,
+    fiche_delete,
+    fiche_errors,
+    fiche_transition,
+    fiche_update,
+    indicateur_delete,
+    indicateur_save,
+    next_code,
+    valeur_indicateur_delete,
+    valeur_indicateur_save,
+)
 from contrats.admin import ContratAdmin, contrats_modifiables
 from contrats.enums import STATUTS_FIGES
 from contrats.models import Volet
@@ -25,15 +32,18 @@ from pacte.admin_base import (
     HistoryAdmin,
     ReadOnlyInline,
     ScopedInline,
-    prepare,
+    ServiceForm,
+    adopt,
+    changed_fields,
     register_inline,
-    saisie_collectivite,
+    version_of,
 )
 from pacte.models import Mesure
+from pacte.perms import can_enter_execution, can_prepare
 
 
 def _ecrit(request, contrat) -> bool:
-    return prepare(request, contrat) or saisie_collectivite(request, contrat)
+    return can_prepare(request.user, contrat) or can_enter_execution(request.user, contrat)
 
 
 # --- On the contract's page: the list of its fiches -------------------------------------------------------
@@ -55,7 +65,7 @@ register_inline(ContratAdmin, FicheInline)
 # --- Fiche action -----------------------------------------------------------------------------------------
 
 
-class FicheActionForm(forms.ModelForm):
+class FicheActionForm(ServiceForm):
     """Runs ``fiche_errors`` (the rules tying a fiche to its contract) like ``fiche_create`` does."""
 
     def __init__(self, *args, **kwargs):
@@ -89,9 +99,11 @@ class IndicateurInline(ScopedInline, admin.TabularInline):
     contrat_path = "contrat"
     fields = ("nom", "type_indicateur", "unite", "valeur_reference", "source")
     verbose_name_plural = "indicateurs (les valeurs annuelles se saisissent sur la page de chaque indicateur)"
+    save_service = staticmethod(indicateur_save)
+    delete_service = staticmethod(indicateur_delete)
 
     def peut_modifier(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
 
@@ -139,13 +151,13 @@ class FicheActionAdmin(HistoryAdmin):
         return _ecrit(request, self.contrat_de(obj))
 
     def peut_ajouter(self, request, obj) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def peut_supprimer(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     def has_prepare_permission(self, request) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def has_execution_permission(self, request) -> bool:
         return _ecrit(request, None)
@@ -154,8 +166,8 @@ class FicheActionAdmin(HistoryAdmin):
         toujours = ("statut", "cree_le", "modifie_le")
         if obj is None:
             return toujours
-        if not prepare(request, obj.contrat):
-            return flatten_fieldsets(self.get_fieldsets(request, obj))
+        if not can_prepare(request.user, obj.contrat):
+            return self.every_field(request, obj)
         if obj.contrat.est_fige:
             return (*toujours, "contrat", "code", *CHAMPS_CONTRACTUELS)
         return (*toujours, "contrat")
@@ -171,6 +183,17 @@ class FicheActionAdmin(HistoryAdmin):
             # A retired measure is no longer offered, but a fiche keeps the one it has.
             return Mesure.objects.filter(Q(active=True) | Q(pk=getattr(fiche, "mesure_id", None)))
         return super().choices_for(db_field, request)
+
+    def write(self, request, obj, form, change):
+        if change:
+            changes = changed_fields(form, {*CHAMPS_CONTRACTUELS, "code"})
+            fiche_update(fiche=obj, by=request.user, version=version_of(form), **changes)
+            return
+        fields = {name: getattr(obj, name) for name in CHAMPS_CONTRACTUELS}
+        adopt(obj, fiche_create(contrat=obj.contrat, code=obj.code, by=request.user, **fields))
+
+    delete_service = staticmethod(fiche_delete)
+    service_arg = "fiche"
 
     # --- Status, through fiche_transition --------------------------------------------------------------
 
@@ -201,9 +224,9 @@ class FicheActionAdmin(HistoryAdmin):
 # --- Indicators and their yearly values -------------------------------------------------------------------
 
 
-class ValeurIndicateurForm(forms.ModelForm):
-    """The rules of ``indicateur_set_cible`` / ``indicateur_set_realise``: a year of the contract, no
-    achieved value for a year not begun, the target fixed once the contract is signed."""
+class ValeurIndicateurForm(ServiceForm):
+    """A year of an indicator; the rules are ``valeur_indicateur_save``'s. Once the contract is signed the
+    year of an existing value is shown, not edited."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -217,28 +240,12 @@ class ValeurIndicateurForm(forms.ModelForm):
             return self.instance.indicateur
         return getattr(self, "parent", None) or (cleaned or {}).get("indicateur")
 
-    def clean(self):
-        cleaned = super().clean()
-        indicateur = self._indicateur(cleaned)
-        annee = cleaned.get("annee", self.instance.annee)
-        if indicateur is None or annee is None:
-            return cleaned
-        contrat = indicateur.fiche.contrat
-        if annee not in contrat.annees:
-            self.add_error(
-                "annee" if "annee" in self.fields and not self.fields["annee"].disabled else None,
-                f"{annee} est hors de la période du contrat ({contrat.date_debut.year}-{contrat.date_fin.year}).",
-            )
-        if "realise" in self.changed_data and cleaned.get("realise") is not None and annee > date.today().year:
-            self.add_error("realise", f"L'année {annee} n'a pas commencé : pas de valeur atteinte.")
-        if "cible" in self.changed_data and contrat.est_fige:
-            self.add_error("cible", "Le contrat est signé : la cible ne change plus que par un avenant.")
-        return cleaned
-
 
 class ValeurIndicateurInline(ScopedInline, admin.TabularInline):
     model = ValeurIndicateur
     form = ValeurIndicateurForm
+    save_service = staticmethod(valeur_indicateur_save)
+    delete_service = staticmethod(valeur_indicateur_delete)
     contrat_path = "fiche.contrat"
     fields = ("annee", "cible", "realise")
     show_change_link = False
@@ -250,10 +257,10 @@ class ValeurIndicateurInline(ScopedInline, admin.TabularInline):
     peut_ajouter = peut_modifier
 
     def peut_supprimer(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     def get_readonly_fields(self, request, obj=None):
-        if not prepare(request, self.contrat_de(obj)) or self.est_fige(obj):
+        if not can_prepare(request.user, self.contrat_de(obj)) or self.est_fige(obj):
             return ("cible",)
         return ()
 
@@ -261,6 +268,8 @@ class ValeurIndicateurInline(ScopedInline, admin.TabularInline):
 @admin.register(Indicateur)
 class IndicateurAdmin(HistoryAdmin):
     contrat_path = "fiche.contrat"
+    save_service = staticmethod(indicateur_save)
+    delete_service = staticmethod(indicateur_delete)
     list_display = ("nom", "fiche", "contrat", "type_indicateur", "unite", "valeur_reference")
     list_filter = ("type_indicateur", "fiche__axe", ("fiche__contrat__collectivite", RelatedOnlyFieldListFilter))
     list_select_related = ("fiche", "fiche__contrat")
@@ -279,15 +288,15 @@ class IndicateurAdmin(HistoryAdmin):
         return _ecrit(request, self.contrat_de(obj))
 
     def peut_ajouter(self, request, obj) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def peut_supprimer(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        if not prepare(request, self.contrat_de(obj)) or self.est_fige(obj):
+        if not can_prepare(request.user, self.contrat_de(obj)) or self.est_fige(obj):
             return self.fields
         return ("fiche",)
 
@@ -300,6 +309,8 @@ class IndicateurAdmin(HistoryAdmin):
 @admin.register(ValeurIndicateur)
 class ValeurIndicateurAdmin(HistoryAdmin):
     form = ValeurIndicateurForm
+    save_service = staticmethod(valeur_indicateur_save)
+    delete_service = staticmethod(valeur_indicateur_delete)
     contrat_path = "indicateur.fiche.contrat"
     list_display = ("indicateur", "fiche", "annee", "cible", "realise")
     list_filter = ("annee", ("indicateur__fiche__contrat__collectivite", RelatedOnlyFieldListFilter))
@@ -319,7 +330,7 @@ class ValeurIndicateurAdmin(HistoryAdmin):
     peut_ajouter = peut_modifier
 
     def peut_supprimer(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -327,6 +338,6 @@ class ValeurIndicateurAdmin(HistoryAdmin):
         readonly = ["indicateur"]
         if self.est_fige(obj):
             readonly.append("annee")
-        if self.est_fige(obj) or not prepare(request, self.contrat_de(obj)):
+        if self.est_fige(obj) or not can_prepare(request.user, self.contrat_de(obj)):
             readonly.append("cible")
         return readonly

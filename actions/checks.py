@@ -11,9 +11,9 @@ from actions.enums import STATUTS_ACTIFS, StatutFiche
 from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
 from contrats.enums import NatureModification
 from contrats.models import Contrat, RegleTypeContrat, Volet
-from contrats.services import save_validated
 from pacte import hooks
 from pacte.models import Axe, Mesure, Organisation
+from pacte.services import save_validated
 
 
 @hooks.register_check(hooks.CONTRAT_SIGNATURE)

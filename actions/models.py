@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from actions.enums import NatureAction, StatutFiche, TypeIndicateur
 from contrats.models import Contrat, Volet
-from pacte.models import Axe, Mesure, Organisation
+from pacte.models import Axe, Mesure, Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
 
 # Fields that the contract fixes: read-only once it is signed, changed only by an avenant.
@@ -42,7 +42,7 @@ class FicheActionQuerySet(ScopedQuerySet):
     porteur_path = "porteur"
 
 
-class FicheAction(models.Model):
+class FicheAction(Versionne):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="fiches", verbose_name="contrat")
     code = models.CharField("code", max_length=12, help_text="Ex. A1-03 : axe 1, troisième action.")
@@ -119,7 +119,7 @@ class IndicateurQuerySet(ScopedQuerySet):
     porteur_path = "fiche__porteur"
 
 
-class Indicateur(models.Model):
+class Indicateur(Versionne):
     fiche = models.ForeignKey(FicheAction, on_delete=models.CASCADE, related_name="indicateurs")
     nom = models.CharField("nom", max_length=200)
     type_indicateur = models.CharField("type", max_length=20, choices=TypeIndicateur.choices)
@@ -146,7 +146,7 @@ class ValeurIndicateurQuerySet(ScopedQuerySet):
     porteur_path = "indicateur__fiche__porteur"
 
 
-class ValeurIndicateur(models.Model):
+class ValeurIndicateur(Versionne):
     """Target (contractual) and achieved value (execution) of an indicator for one year."""
 
     indicateur = models.ForeignKey(Indicateur, on_delete=models.CASCADE, related_name="valeurs")

@@ -12,8 +12,9 @@ from django.utils import timezone
 from actions.enums import RETOURS_INTERDITS_APRES_SIGNATURE, TRANSITIONS_FICHE, NatureAction, StatutFiche
 from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
 from contrats.models import Contrat
-from contrats.services import ensure_modifiable, save_validated
+from contrats.services import ensure_modifiable
 from pacte import hooks
+from pacte.services import delete_validated, save_validated
 from pacte.workflow import check_transition
 
 CODE_RE = re.compile(r"^A[1-4]-\d{2,3}$")
@@ -58,11 +59,11 @@ def fiche_errors(fiche: FicheAction) -> dict[str, str]:
     return errors
 
 
-def _validate_and_save(fiche: FicheAction, by) -> FicheAction:
+def _validate_and_save(fiche: FicheAction, by, version: int | None = None) -> FicheAction:
     errors = fiche_errors(fiche)
     if errors:
         raise ValidationError(errors)
-    save_validated(fiche, by=by)
+    save_validated(fiche, by=by, version=version)
     return fiche
 
 
@@ -88,7 +89,7 @@ def fiche_create(*, contrat: Contrat, by=None, code: str = "", **fields) -> Fich
 
 
 @transaction.atomic
-def fiche_update(*, fiche: FicheAction, by=None, **fields) -> FicheAction:
+def fiche_update(*, fiche: FicheAction, by=None, version: int | None = None, **fields) -> FicheAction:
     """Changes a fiche's contractual content, while its contract is not signed."""
     ensure_modifiable(fiche.contrat)
     unknown = set(fields) - set(CHAMPS_CONTRACTUELS) - {"code"}
@@ -96,7 +97,14 @@ def fiche_update(*, fiche: FicheAction, by=None, **fields) -> FicheAction:
         raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")
     for name, value in fields.items():
         setattr(fiche, name, value)
-    return _validate_and_save(fiche, by)
+    return _validate_and_save(fiche, by, version)
+
+
+@transaction.atomic
+def fiche_delete(*, fiche: FicheAction, by=None, version: int | None = None) -> None:
+    """Deletes a fiche of a contract that is not signed (after signature it is abandoned, by avenant)."""
+    ensure_modifiable(fiche.contrat)
+    delete_validated(fiche, by=by, version=version)
 
 
 @transaction.atomic
@@ -127,18 +135,34 @@ def indicateur_create(
     *, fiche: FicheAction, nom: str, type_indicateur: str, unite: str, by=None, **fields
 ) -> Indicateur:
     """Adds an indicator to a fiche (contractual: before signature only)."""
-    ensure_modifiable(fiche.contrat)
     indicateur = Indicateur(fiche=fiche, nom=nom, type_indicateur=type_indicateur, unite=unite, **fields)
-    save_validated(indicateur, by=by)
+    return indicateur_save(indicateur=indicateur, by=by)
+
+
+@transaction.atomic
+def indicateur_save(*, indicateur: Indicateur, by=None, version: int | None = None) -> Indicateur:
+    """Creates or changes an indicator (contractual: before signature only)."""
+    ensure_modifiable(indicateur.fiche.contrat)
+    save_validated(indicateur, by=by, version=version)
     return indicateur
 
 
-def _valeur(indicateur: Indicateur, annee: int) -> ValeurIndicateur:
-    contrat = indicateur.fiche.contrat
+@transaction.atomic
+def indicateur_delete(*, indicateur: Indicateur, by=None, version: int | None = None) -> None:
+    """Removes an indicator and its yearly values, before signature."""
+    ensure_modifiable(indicateur.fiche.contrat)
+    delete_validated(indicateur, by=by, version=version)
+
+
+def _check_annee(contrat: Contrat, annee: int) -> None:
     if annee not in contrat.annees:
         raise ValidationError(
             {"annee": f"{annee} est hors de la période du contrat ({contrat.date_debut.year}-{contrat.date_fin.year})."}
         )
+
+
+def _valeur(indicateur: Indicateur, annee: int) -> ValeurIndicateur:
+    _check_annee(indicateur.fiche.contrat, annee)
     return ValeurIndicateur.objects.filter(indicateur=indicateur, annee=annee).first() or ValeurIndicateur(
         indicateur=indicateur, annee=annee
     )
@@ -163,6 +187,39 @@ def indicateur_set_realise(*, indicateur: Indicateur, annee: int, realise: Decim
     valeur.realise = realise
     save_validated(valeur, by=by)
     return valeur
+
+
+@transaction.atomic
+def valeur_indicateur_save(
+    *, valeur_indicateur: ValeurIndicateur, by=None, version: int | None = None
+) -> ValeurIndicateur:
+    """Saves one year of an indicator as a form sends it, whichever of its parts changed.
+
+    The target and the year are contractual (refused once the contract is signed); the achieved
+    value is execution data, for a year already begun.
+    """
+    valeur = valeur_indicateur
+    contrat = valeur.indicateur.fiche.contrat
+    stored = ValeurIndicateur.objects.filter(pk=valeur.pk).values("annee", "cible", "realise").first() or {}
+    _check_annee(contrat, valeur.annee)
+    contractuel = not stored or stored["annee"] != valeur.annee or stored["cible"] != valeur.cible
+    if contractuel and (stored or valeur.cible is not None):
+        ensure_modifiable(contrat)
+    if (
+        valeur.realise is not None
+        and valeur.realise != stored.get("realise")
+        and valeur.annee > timezone.localdate().year
+    ):
+        raise ValidationError({"realise": f"L'année {valeur.annee} n'a pas commencé : pas de valeur atteinte."})
+    save_validated(valeur, by=by, version=version)
+    return valeur
+
+
+@transaction.atomic
+def valeur_indicateur_delete(*, valeur_indicateur: ValeurIndicateur, by=None, version: int | None = None) -> None:
+    """Removes one year of an indicator, before signature."""
+    ensure_modifiable(valeur_indicateur.indicateur.fiche.contrat)
+    delete_validated(valeur_indicateur, by=by, version=version)
 
 
 # --- Changes proposed by an avenant ------------------------------------------------------------------

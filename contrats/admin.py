@@ -10,10 +10,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
-from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count
 
 from contrats.enums import (
     STATUTS_AVENANT_POSSIBLE,
@@ -23,24 +21,38 @@ from contrats.enums import (
 )
 from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, RegleTypeContrat, Signataire, Volet
 from contrats.services import (
+    avenant_create,
     avenant_errors,
     avenant_transition,
+    avenant_update,
+    comite_delete,
+    comite_save,
+    contrat_create,
+    contrat_delete,
     contrat_errors,
     contrat_sign,
     contrat_transition,
+    contrat_update,
     reference_par_defaut,
     regle_du_type,
+    regle_type_save,
+    signataire_delete,
+    signataire_save,
+    volet_delete,
     volet_errors,
+    volet_save,
 )
 from pacte.admin_base import (
     HistoryAdmin,
     ReadOnlyInline,
     ScopedInline,
-    national,
-    prepare,
-    signe,
+    ServiceForm,
+    adopt,
+    changed_fields,
+    version_of,
 )
 from pacte.perimeters import perimetre_of
+from pacte.perms import can_edit_reference, can_prepare, can_sign
 
 
 def contrats_modifiables(request):
@@ -51,7 +63,7 @@ def contrats_modifiables(request):
 # --- Contract ---------------------------------------------------------------------------------------------
 
 
-class ContratForm(forms.ModelForm):
+class ContratForm(ServiceForm):
     """The checks of ``contrat_create`` / ``contrat_update``, where the admin form can show them."""
 
     def __init__(self, *args, **kwargs):
@@ -99,12 +111,15 @@ class SignataireInline(ScopedInline, admin.TabularInline):
     show_change_link = False
 
     def peut_modifier(self, request, obj) -> bool:
-        return (prepare(request, obj) or signe(request, obj)) and not self.est_fige(obj)
+        return (can_prepare(request.user, obj) or can_sign(request.user, obj)) and not self.est_fige(obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
 
+    save_service = staticmethod(signataire_save)
+    delete_service = staticmethod(signataire_delete)
 
-class VoletForm(forms.ModelForm):
+
+class VoletForm(ServiceForm):
     def clean(self):
         cleaned = super().clean()
         contrat = getattr(self, "parent", None) or (self.instance.contrat if self.instance.contrat_id else None)
@@ -125,9 +140,12 @@ class VoletInline(ScopedInline, admin.TabularInline):
     show_change_link = False
 
     def peut_modifier(self, request, obj) -> bool:
-        return prepare(request, obj) and not self.est_fige(obj)
+        return can_prepare(request.user, obj) and not self.est_fige(obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
+
+    save_service = staticmethod(volet_save)
+    delete_service = staticmethod(volet_delete)
 
 
 class AvenantInline(ReadOnlyInline, admin.TabularInline):
@@ -148,9 +166,12 @@ class ComiteInline(ScopedInline, admin.StackedInline):
 
     def peut_modifier(self, request, obj) -> bool:
         # Execution data: recorded after signature too.
-        return prepare(request, obj) or signe(request, obj)
+        return can_prepare(request.user, obj) or can_sign(request.user, obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
+
+    save_service = staticmethod(comite_save)
+    delete_service = staticmethod(comite_delete)
 
 
 @admin.register(Contrat)
@@ -193,7 +214,15 @@ class ContratAdmin(HistoryAdmin):
         "resilier",
     ]
 
-    TOUJOURS_LECTURE = ("statut", "date_signature", "document_signe", "empreinte_document", "cree_le", "modifie_le")
+    TOUJOURS_LECTURE = (
+        "statut",
+        "date_signature",
+        "document_signe",
+        "empreinte_document",
+        "motif_fin",
+        "cree_le",
+        "modifie_le",
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_nb_fiches=Count("fiches", distinct=True))
@@ -206,35 +235,57 @@ class ContratAdmin(HistoryAdmin):
 
     def peut_modifier(self, request, obj) -> bool:
         # The préfecture edits the signatories on the contract's page, the rest is read-only for it.
-        return prepare(request, obj) or signe(request, obj)
+        return can_prepare(request.user, obj) or can_sign(request.user, obj)
 
     def peut_ajouter(self, request, obj) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def peut_supprimer(self, request, obj) -> bool:
         # A draft can be deleted (its fiches protect it); anything further is closed or terminated.
-        return prepare(request, obj) and (obj is None or obj.statut == StatutContrat.BROUILLON)
+        return can_prepare(request.user, obj) and (obj is None or obj.statut == StatutContrat.BROUILLON)
 
     def has_prepare_permission(self, request) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def has_sign_permission(self, request) -> bool:
-        return signe(request)
+        return can_sign(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.TOUJOURS_LECTURE
-        every_field = flatten_fieldsets(self.get_fieldsets(request, obj))
-        if not prepare(request, obj):
+        every_field = self.every_field(request, obj)
+        if not can_prepare(request.user, obj):
             return every_field
         if obj.est_fige:
-            return [f for f in every_field if f != "motif_fin"]
-        return (*self.TOUJOURS_LECTURE, "reference", "type_contrat", "collectivite")
+            return every_field
+        return (*self.TOUJOURS_LECTURE, "motif_fin", "reference", "type_contrat", "collectivite")
 
     def choices_for(self, db_field, request):
         if db_field.name == "collectivite":
             return perimetre_of(request.user).collectivites()
         return super().choices_for(db_field, request)
+
+    def write(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            created = contrat_create(
+                collectivite=data["collectivite"],
+                type_contrat=data["type_contrat"],
+                date_debut=data["date_debut"],
+                date_fin=data["date_fin"],
+                reference=data.get("reference", ""),
+                titre=data.get("titre", ""),
+                axes=list(data["axes"]) if "axes" in data else None,
+                by=request.user,
+            )
+            adopt(obj, created)
+            return
+        changes = changed_fields(form, {"titre", "date_debut", "date_fin"})
+        axes = list(data["axes"]) if "axes" in form.changed_data else None
+        contrat_update(contrat=obj, by=request.user, version=version_of(form), axes=axes, **changes)
+
+    def remove(self, request, obj, version=None):
+        contrat_delete(contrat=obj, by=request.user, version=version)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
@@ -313,9 +364,12 @@ class SignataireAdmin(ContratChildAdmin):
 
     def peut_modifier(self, request, obj) -> bool:
         contrat = self.contrat_de(obj)
-        return (prepare(request, contrat) or signe(request, contrat)) and not self.est_fige(obj)
+        return (can_prepare(request.user, contrat) or can_sign(request.user, contrat)) and not self.est_fige(obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
+
+    save_service = staticmethod(signataire_save)
+    delete_service = staticmethod(signataire_delete)
 
 
 @admin.register(Volet)
@@ -326,9 +380,12 @@ class VoletAdmin(ContratChildAdmin):
     ordering = ("contrat__reference", "numero")
 
     def peut_modifier(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
+
+    save_service = staticmethod(volet_save)
+    delete_service = staticmethod(volet_delete)
 
 
 @admin.register(Comite)
@@ -341,9 +398,12 @@ class ComiteAdmin(ContratChildAdmin):
 
     def peut_modifier(self, request, obj) -> bool:
         contrat = self.contrat_de(obj)
-        return prepare(request, contrat) or signe(request, contrat)
+        return can_prepare(request.user, contrat) or can_sign(request.user, contrat)
 
     peut_ajouter = peut_supprimer = peut_modifier
+
+    save_service = staticmethod(comite_save)
+    delete_service = staticmethod(comite_delete)
 
     def choices_for(self, db_field, request):
         if db_field.name == "contrat":  # committees meet during execution
@@ -354,7 +414,7 @@ class ComiteAdmin(ContratChildAdmin):
 # --- Avenants -----------------------------------------------------------------------------------------
 
 
-class AvenantForm(forms.ModelForm):
+class AvenantForm(ServiceForm):
     """The checks of ``avenant_create``: a signed contract, one open avenant at a time."""
 
     def clean(self):
@@ -404,13 +464,15 @@ class AvenantAdmin(HistoryAdmin):
         return obj._nb_modifications
 
     def peut_modifier(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and (obj is None or obj.statut == StatutAvenant.BROUILLON)
+        return can_prepare(request.user, self.contrat_de(obj)) and (
+            obj is None or obj.statut == StatutAvenant.BROUILLON
+        )
 
     def peut_ajouter(self, request, obj) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def has_prepare_permission(self, request) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = [f for f in self.fields if f not in ("contrat", "objet")]
@@ -421,17 +483,14 @@ class AvenantAdmin(HistoryAdmin):
             return Contrat.objects.for_user(request.user).filter(statut__in=STATUTS_AVENANT_POSSIBLE)
         return super().choices_for(db_field, request)
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            # Numbered 1, 2, 3… per contract, as avenant_create does (the contract row is locked).
-            with transaction.atomic():
-                Contrat.objects.select_for_update().filter(pk=obj.contrat_id).get()
-                obj.numero = (
-                    Avenant.objects.filter(contrat_id=obj.contrat_id).aggregate(m=Max("numero"))["m"] or 0
-                ) + 1
-                super().save_model(request, obj, form, change)
-            return
-        super().save_model(request, obj, form, change)
+    def write(self, request, obj, form, change):
+        if change:
+            avenant_update(avenant=obj, objet=form.cleaned_data["objet"], by=request.user, version=version_of(form))
+        else:
+            adopt(
+                obj,
+                avenant_create(contrat=form.cleaned_data["contrat"], objet=form.cleaned_data["objet"], by=request.user),
+            )
 
     def _transition(self, request, queryset, to: str, success: str) -> None:
         self.run_service(request, queryset, lambda a: avenant_transition(avenant=a, to=to, by=request.user), success)
@@ -481,9 +540,14 @@ class RegleTypeContratAdmin(HistoryAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def peut_modifier(self, request, obj) -> bool:
-        return national(request)
+        return can_edit_reference(request.user)
 
-    peut_ajouter = peut_modifier
+    def peut_ajouter(self, request, obj) -> bool:
+        return False  # the contract types are those of the Pacte
 
     def get_readonly_fields(self, request, obj=None):
         return ("type_contrat",) if obj else ()
+
+    def write(self, request, obj, form, change):
+        axes = list(form.cleaned_data["axes"]) if "axes" in form.changed_data else None
+        regle_type_save(regle=obj, axes=axes, by=request.user, version=version_of(form))

@@ -17,11 +17,11 @@ from contrats.enums import (
     TypeComite,
     TypeContrat,
 )
-from pacte.models import Axe, Collectivite, Organisation
+from pacte.models import Axe, Collectivite, Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
 
 
-class RegleTypeContrat(models.Model):
+class RegleTypeContrat(Versionne):
     """What each type of contract may hold; edited by the administration centrale."""
 
     type_contrat = models.CharField("type de contrat", max_length=30, choices=TypeContrat.choices, unique=True)
@@ -52,7 +52,7 @@ class ContratQuerySet(ScopedQuerySet):
     porteur_path = "fiches__porteur"
 
 
-class Contrat(models.Model):
+class Contrat(Versionne):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     reference = models.CharField("référence", max_length=40, unique=True, help_text="Clé naturelle, ex. CLS-2024-D05.")
     type_contrat = models.CharField("type", max_length=30, choices=TypeContrat.choices)
@@ -108,7 +108,7 @@ class SignataireQuerySet(ScopedQuerySet):
     collectivite_path = "contrat__collectivite"
 
 
-class Signataire(models.Model):
+class Signataire(Versionne):
     """Who signs a contract for a party: the préfet, the president, each partner of a CPT."""
 
     contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="signataires")
@@ -160,7 +160,7 @@ class VoletQuerySet(ScopedQuerySet):
     porteur_path = "fiches__porteur"
 
 
-class Volet(models.Model):
+class Volet(Versionne):
     """A separately funded part of a CDIE (volet 1: project management of the reform, 100 % State)."""
 
     contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="volets")
@@ -195,7 +195,7 @@ class AvenantQuerySet(ScopedQuerySet):
     collectivite_path = "contrat__collectivite"
 
 
-class Avenant(models.Model):
+class Avenant(Versionne):
     """An amendment: the only way to change a signed contract's contractual data."""
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -238,7 +238,7 @@ class ModificationAvenantQuerySet(ScopedQuerySet):
     collectivite_path = "avenant__contrat__collectivite"
 
 
-class ModificationAvenant(models.Model):
+class ModificationAvenant(Versionne):
     """One change an avenant makes. ``avant`` is recorded when the avenant is signed and applied."""
 
     avenant = models.ForeignKey(Avenant, on_delete=models.CASCADE, related_name="modifications")
@@ -265,7 +265,7 @@ class ComiteQuerySet(ScopedQuerySet):
     collectivite_path = "contrat__collectivite"
 
 
-class Comite(models.Model):
+class Comite(Versionne):
     """A comité de suivi or de pilotage, co-chaired by the préfet and the president."""
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from contrats.enums import (
@@ -33,6 +33,7 @@ from contrats.models import (
 )
 from pacte import hooks
 from pacte.models import Axe, Collectivite, Organisation
+from pacte.services import delete_validated, save_validated
 from pacte.workflow import check_transition
 
 
@@ -51,13 +52,6 @@ def ensure_modifiable(contrat: Contrat) -> None:
             f"Le contrat {contrat.reference} est {contrat.get_statut_display().lower()} : "
             "ses données contractuelles ne changent plus que par un avenant."
         )
-
-
-def save_validated(instance, *, by=None, exclude=None) -> None:
-    """``full_clean()`` then save, recording ``by`` in the audit trail."""
-    instance.full_clean(exclude=exclude)
-    hooks.attribute_history(instance, by)
-    instance.save()
 
 
 def regle_du_type(type_contrat: str) -> RegleTypeContrat:
@@ -149,7 +143,9 @@ def contrat_create(
 
 
 @transaction.atomic
-def contrat_update(*, contrat: Contrat, by=None, axes: list[Axe] | None = None, **fields) -> Contrat:
+def contrat_update(
+    *, contrat: Contrat, by=None, version: int | None = None, axes: list[Axe] | None = None, **fields
+) -> Contrat:
     """Changes a contract that is not signed yet (title, dates, axes)."""
     ensure_modifiable(contrat)
     allowed = {"titre", "date_debut", "date_fin"}
@@ -158,27 +154,68 @@ def contrat_update(*, contrat: Contrat, by=None, axes: list[Axe] | None = None, 
         raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")
     for name, value in fields.items():
         setattr(contrat, name, value)
-    save_validated(contrat, by=by)
     if axes is not None:
         errors = contrat_errors(
             collectivite=contrat.collectivite, type_contrat=contrat.type_contrat, axes=list(axes), contrat=contrat
         )
         if errors:
             raise ValidationError(errors)
+    errors = periode_errors(contrat)
+    if errors:
+        raise ValidationError(errors)
+    save_validated(contrat, by=by, version=version)
+    if axes is not None:
         contrat.axes.set(axes)
     return contrat
+
+
+def periode_errors(contrat: Contrat) -> dict[str, str]:
+    """The contract's fiches stay within its period when its dates change."""
+    if not contrat.pk or not contrat.date_debut or not contrat.date_fin or contrat.date_fin <= contrat.date_debut:
+        return {}  # the dates' own order is the model's constraint
+    hors = contrat.fiches.filter(Q(date_debut__lt=contrat.date_debut) | Q(date_fin__gt=contrat.date_fin))
+    codes = sorted(hors.values_list("code", flat=True))
+    if codes:
+        return {"date_debut": f"Des fiches sortiraient de la période du contrat : {', '.join(codes)}."}
+    return {}
+
+
+@transaction.atomic
+def contrat_delete(*, contrat: Contrat, by=None, version: int | None = None) -> None:
+    """Deletes a draft contract (its fiches protect it); anything further is closed or terminated."""
+    contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
+    if contrat.statut != StatutContrat.BROUILLON:
+        raise ValidationError(
+            f"Seul un contrat en brouillon se supprime ({contrat.reference} est "
+            f"« {contrat.get_statut_display().lower()} ») : clôturez-le ou résiliez-le."
+        )
+    delete_validated(contrat, by=by, version=version)
 
 
 @transaction.atomic
 def volet_create(*, contrat: Contrat, numero: int, intitule: str, by=None) -> Volet:
     """Adds a volet to a CDIE (or a convention unique); volets are funded separately."""
-    ensure_modifiable(contrat)
-    errors = volet_errors(contrat=contrat, numero=numero)
+    return volet_save(volet=Volet(contrat=contrat, numero=numero, intitule=intitule), by=by)
+
+
+@transaction.atomic
+def volet_save(*, volet: Volet, by=None, version: int | None = None) -> Volet:
+    """Creates or changes a volet (number, title) while its contract is not signed."""
+    ensure_modifiable(volet.contrat)
+    errors = volet_errors(contrat=volet.contrat, numero=volet.numero) if volet.numero else {}
     if errors:
         raise ValidationError(errors)
-    volet = Volet(contrat=contrat, numero=numero, intitule=intitule)
-    save_validated(volet, by=by)
+    save_validated(volet, by=by, version=version)
     return volet
+
+
+@transaction.atomic
+def volet_delete(*, volet: Volet, by=None, version: int | None = None) -> None:
+    """Removes a volet of a contract that is not signed (its fiches and ceilings protect it)."""
+    ensure_modifiable(volet.contrat)
+    if volet.fiches.exists():
+        raise ValidationError(f"Le volet {volet.numero} porte des fiches : rattachez-les ailleurs d'abord.")
+    delete_validated(volet, by=by, version=version)
 
 
 def signature_errors(contrat: Contrat) -> list[str]:
@@ -229,7 +266,6 @@ def signataire_set(
     by=None,
 ) -> Signataire:
     """Records (or updates) who signs for a party, and when."""
-    ensure_modifiable(contrat)
     if partie == PartieSignataire.PARTENAIRE:
         # Filtered on the party too: without an organisation, the État's row would match.
         signataire = Signataire.objects.filter(contrat=contrat, partie=partie, organisation=organisation).first()
@@ -237,8 +273,26 @@ def signataire_set(
         signataire = Signataire.objects.filter(contrat=contrat, partie=partie).first()
     signataire = signataire or Signataire(contrat=contrat, partie=partie, organisation=organisation)
     signataire.nom, signataire.qualite, signataire.date_signature = nom, qualite, date_signature
-    save_validated(signataire, by=by)
+    return signataire_save(signataire=signataire, by=by)
+
+
+@transaction.atomic
+def signataire_save(*, signataire: Signataire, by=None, version: int | None = None) -> Signataire:
+    """Creates or changes a signatory while the contract is not signed; a signature date is not in the future."""
+    ensure_modifiable(signataire.contrat)
+    if signataire.date_signature and signataire.date_signature > timezone.localdate():
+        raise ValidationError({"date_signature": "La date de signature ne peut pas être dans le futur."})
+    if signataire.partie != PartieSignataire.PARTENAIRE and signataire.organisation_id:
+        raise ValidationError({"organisation": "Seul un signataire partenaire représente un organisme."})
+    save_validated(signataire, by=by, version=version)
     return signataire
+
+
+@transaction.atomic
+def signataire_delete(*, signataire: Signataire, by=None, version: int | None = None) -> None:
+    """Removes a signatory while the contract is not signed."""
+    ensure_modifiable(signataire.contrat)
+    delete_validated(signataire, by=by, version=version)
 
 
 @transaction.atomic
@@ -305,6 +359,15 @@ def avenant_create(*, contrat: Contrat, objet: str, by=None) -> Avenant:
     numero = (contrat.avenants.aggregate(m=Max("numero"))["m"] or 0) + 1
     avenant = Avenant(contrat=contrat, numero=numero, objet=objet)
     save_validated(avenant, by=by)
+    return avenant
+
+
+@transaction.atomic
+def avenant_update(*, avenant: Avenant, objet: str, by=None, version: int | None = None) -> Avenant:
+    """Changes the purpose of a draft avenant."""
+    ensure_avenant_modifiable(avenant)
+    avenant.objet = objet
+    save_validated(avenant, by=by, version=version)
     return avenant
 
 
@@ -396,8 +459,6 @@ def comite_create(
     *, contrat: Contrat, type_comite: str, date: date, lieu="", participants="", decisions="", by=None
 ) -> Comite:
     """Records a comité de suivi or de pilotage (execution data: allowed after signature)."""
-    if type_comite not in TypeComite.values:
-        raise ValidationError({"type_comite": "Instance inconnue."})
     comite = Comite(
         contrat=contrat,
         type_comite=type_comite,
@@ -406,5 +467,38 @@ def comite_create(
         participants=participants,
         decisions=decisions,
     )
-    save_validated(comite, by=by)
+    return comite_save(comite=comite, by=by)
+
+
+@transaction.atomic
+def comite_save(*, comite: Comite, by=None, version: int | None = None) -> Comite:
+    """Creates or changes a committee: within the contract's period, not in the future once held."""
+    if comite.type_comite not in TypeComite.values:
+        raise ValidationError({"type_comite": "Instance inconnue."})
+    contrat = comite.contrat
+    if comite.date and not (contrat.date_debut.replace(month=1, day=1) <= comite.date <= contrat.date_fin):
+        raise ValidationError(
+            {
+                "date": f"Le comité doit se tenir pendant le contrat {contrat.reference} "
+                f"({contrat.date_debut:%d/%m/%Y} – {contrat.date_fin:%d/%m/%Y})."
+            }
+        )
+    save_validated(comite, by=by, version=version)
     return comite
+
+
+@transaction.atomic
+def comite_delete(*, comite: Comite, by=None, version: int | None = None) -> None:
+    """Removes a committee record."""
+    delete_validated(comite, by=by, version=version)
+
+
+@transaction.atomic
+def regle_type_save(*, regle: RegleTypeContrat, axes: list[Axe] | None = None, by=None, version=None):
+    """Changes what a contract type may hold (administration centrale)."""
+    if axes is not None and not axes:
+        raise ValidationError({"axes": "Un type de contrat porte au moins un axe."})
+    save_validated(regle, by=by, version=version)
+    if axes is not None:
+        regle.axes.set(axes)
+    return regle

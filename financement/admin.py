@@ -7,7 +7,6 @@ agents only the collectivité's lines.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 
@@ -18,60 +17,40 @@ from contrats.enums import STATUTS_FIGES
 from contrats.models import Contrat, Volet
 from financement.enums import DecisionReliquat, StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, RegleCofinancement, Reliquat, Versement
-from financement.services import date_limite_rapport, rapport_transition, reliquat_compute, reliquat_decide
+from financement.perms import can_edit_ligne
+from financement.services import (
+    ligne_financement_delete,
+    ligne_financement_save,
+    plafond_delete,
+    plafond_save,
+    rapport_save,
+    rapport_transition,
+    regle_cofinancement_delete,
+    regle_cofinancement_save,
+    reliquat_compute,
+    reliquat_decide,
+    versement_delete,
+    versement_save,
+)
 from pacte.admin_base import (
     HistoryAdmin,
     ScopedInline,
+    ServiceForm,
     euros_display,
-    national,
-    prepare,
     register_inline,
-    saisie_collectivite,
-    suit_versements,
 )
-
-
-def _annee_du_contrat(form, contrat, annee) -> None:
-    if contrat is not None and annee is not None and annee not in contrat.annees:
-        form.add_error(
-            "annee" if "annee" in form.fields else None,
-            f"{annee} est hors de la période du contrat {contrat.reference} "
-            f"({contrat.date_debut.year}-{contrat.date_fin.year}).",
-        )
-
-
-def _contrat(form, cleaned, path: str = "contrat"):
-    """The contract of the row: the inline's parent, the row's own, or the one chosen in the form."""
-    parent = getattr(form, "parent", None)
-    if parent is not None:
-        return parent if isinstance(parent, Contrat) else parent.contrat
-    instance = form.instance
-    if getattr(instance, f"{path}_id"):
-        related = getattr(instance, path)
-        return related if isinstance(related, Contrat) else related.contrat
-    chosen = cleaned.get(path)
-    if chosen is None:
-        return None
-    return chosen if isinstance(chosen, Contrat) else chosen.contrat
-
+from pacte.perms import can_edit_reference, can_enter_execution, can_follow_payments, can_prepare
 
 # --- Funding lines ---------------------------------------------------------------------------------------
 
 
-def ecrit_ligne(request, contrat, type_financeur: str | None) -> bool:
-    """The DDETS writes every funder's line; the collectivité's agents write the collectivité's."""
-    if prepare(request, contrat):
-        return True
-    return saisie_collectivite(request, contrat) and type_financeur in (None, TypeFinanceur.COLLECTIVITE)
-
-
-class LigneFinancementForm(forms.ModelForm):
-    """The rules of ``ligne_financement_set``, row by row."""
+class LigneFinancementForm(ServiceForm):
+    """A funding line; the rules are ``ligne_financement_save``'s. A collectivité's agent edits only its own lines."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = getattr(self, "request", None)
-        if request is None or prepare(request):
+        if request is None or can_prepare(request.user):
             return
         # A collectivité's agent: the other funders' rows are shown, not editable; new rows are its own.
         if self.instance.pk and self.instance.type_financeur != TypeFinanceur.COLLECTIVITE:
@@ -84,11 +63,12 @@ class LigneFinancementForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        contrat = _contrat(self, cleaned, "fiche")
-        _annee_du_contrat(self, contrat, cleaned.get("annee", self.instance.annee))
         type_financeur = cleaned.get("type_financeur", self.instance.type_financeur)
-        request = getattr(self, "request", None)
-        if request is not None and self.has_changed() and not ecrit_ligne(request, contrat, type_financeur):
+        request = self.request
+        parent = getattr(self, "parent", None)
+        fiche = parent or (self.instance.fiche if self.instance.fiche_id else cleaned.get("fiche"))
+        contrat = fiche.contrat if fiche is not None else None
+        if request is not None and self.has_changed() and not can_edit_ligne(request.user, contrat, type_financeur):
             self.add_error(None, "Vous ne saisissez que les montants de votre collectivité.")
         return cleaned
 
@@ -108,6 +88,8 @@ class PrevuFigeMixin:
 class LigneFinancementInline(PrevuFigeMixin, ScopedInline, admin.TabularInline):
     model = LigneFinancement
     form = LigneFinancementForm
+    save_service = staticmethod(ligne_financement_save)
+    delete_service = staticmethod(ligne_financement_delete)
     position = 10
     contrat_path = "contrat"
     fields = ("annee", "type_financeur", "financeur", "prevu", "engage", "realise")
@@ -118,13 +100,13 @@ class LigneFinancementInline(PrevuFigeMixin, ScopedInline, admin.TabularInline):
         return super().get_queryset(request).select_related("financeur").order_by("annee", "type_financeur", "pk")
 
     def peut_modifier(self, request, obj) -> bool:
-        return ecrit_ligne(request, self.contrat_de(obj), None)
+        return can_edit_ligne(request.user, self.contrat_de(obj), None)
 
     def peut_ajouter(self, request, obj) -> bool:
         return self.peut_modifier(request, obj) and not self.est_fige(obj)
 
     def peut_supprimer(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     def get_readonly_fields(self, request, obj=None):
         return ("annee", "type_financeur", "financeur", "prevu_eur") if self.est_fige(obj) else ()
@@ -136,6 +118,8 @@ register_inline(FicheActionAdmin, LigneFinancementInline)
 @admin.register(LigneFinancement)
 class LigneFinancementAdmin(PrevuFigeMixin, HistoryAdmin):
     form = LigneFinancementForm
+    save_service = staticmethod(ligne_financement_save)
+    delete_service = staticmethod(ligne_financement_delete)
     contrat_path = "fiche.contrat"
     list_display = ("fiche_code", "contrat", "annee", "financeur_display", "prevu_eur", "engage_eur", "realise_eur")
     list_filter = (
@@ -173,12 +157,12 @@ class LigneFinancementAdmin(PrevuFigeMixin, HistoryAdmin):
         return euros_display(obj.realise)
 
     def peut_modifier(self, request, obj) -> bool:
-        return ecrit_ligne(request, self.contrat_de(obj), obj.type_financeur if obj else None)
+        return can_edit_ligne(request.user, self.contrat_de(obj), obj.type_financeur if obj else None)
 
     peut_ajouter = peut_modifier
 
     def peut_supprimer(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -196,19 +180,6 @@ class LigneFinancementAdmin(PrevuFigeMixin, HistoryAdmin):
 # --- Ceilings and payments, on the contract's page and on their own ---------------------------------------
 
 
-class PlafondForm(forms.ModelForm):
-    """The rules of ``plafond_set``: a year of the contract, a volet of the same contract."""
-
-    def clean(self):
-        cleaned = super().clean()
-        contrat = _contrat(self, cleaned)
-        _annee_du_contrat(self, contrat, cleaned.get("annee", self.instance.annee))
-        volet = cleaned.get("volet")
-        if contrat is not None and volet is not None and volet.contrat_id != contrat.pk:
-            self.add_error("volet", "Ce volet appartient à un autre contrat.")
-        return cleaned
-
-
 def _volets_du_contrat(request):
     contrat = getattr(request, "pacte_objet", None)
     volets = Volet.objects.for_user(request.user)
@@ -221,14 +192,15 @@ def _volets_du_contrat(request):
 
 class PlafondInline(ScopedInline, admin.TabularInline):
     model = Plafond
-    form = PlafondForm
+    save_service = staticmethod(plafond_save)
+    delete_service = staticmethod(plafond_delete)
     position = 40
     contrat_path = ""
     fields = ("annee", "volet", "montant")
     show_change_link = False
 
     def peut_modifier(self, request, obj) -> bool:
-        return prepare(request, obj) and not self.est_fige(obj)
+        return can_prepare(request.user, obj) and not self.est_fige(obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
 
@@ -238,31 +210,20 @@ class PlafondInline(ScopedInline, admin.TabularInline):
         return super().choices_for(db_field, request)
 
 
-class VersementForm(forms.ModelForm):
-    """The rules of ``versement_create``: a signed contract, a year of the contract."""
-
-    def clean(self):
-        cleaned = super().clean()
-        contrat = _contrat(self, cleaned)
-        if contrat is not None and not contrat.est_fige:
-            self.add_error(None, "L'État ne verse qu'au titre d'un contrat signé.")
-        _annee_du_contrat(self, contrat, cleaned.get("annee", self.instance.annee))
-        return cleaned
-
-
 class VersementInline(ScopedInline, admin.TabularInline):
     model = Versement
-    form = VersementForm
+    save_service = staticmethod(versement_save)
+    delete_service = staticmethod(versement_delete)
     position = 50
     contrat_path = ""
     fields = ("annee", "nature", "montant", "numero_ej", "date_engagement", "date_versement")
     show_change_link = False
 
     def peut_modifier(self, request, obj) -> bool:
-        return suit_versements(request, obj)
+        return can_follow_payments(request.user, obj)
 
     def peut_ajouter(self, request, obj) -> bool:
-        return suit_versements(request, obj) and self.est_fige(obj)
+        return can_follow_payments(request.user, obj) and self.est_fige(obj)
 
     peut_supprimer = peut_modifier
 
@@ -281,7 +242,8 @@ class ContratFilsAdmin(HistoryAdmin):
 
 @admin.register(Plafond)
 class PlafondAdmin(ContratFilsAdmin):
-    form = PlafondForm
+    save_service = staticmethod(plafond_save)
+    delete_service = staticmethod(plafond_delete)
     list_display = ("contrat", "collectivite", "volet", "annee", "montant_eur")
     list_filter = ("annee", "contrat__type_contrat", ("contrat__collectivite", RelatedOnlyFieldListFilter))
     list_select_related = ("contrat", "contrat__collectivite", "volet")
@@ -298,7 +260,7 @@ class PlafondAdmin(ContratFilsAdmin):
         return euros_display(obj.montant)
 
     def peut_modifier(self, request, obj) -> bool:
-        return prepare(request, self.contrat_de(obj)) and not self.est_fige(obj)
+        return can_prepare(request.user, self.contrat_de(obj)) and not self.est_fige(obj)
 
     peut_ajouter = peut_supprimer = peut_modifier
 
@@ -312,7 +274,8 @@ class PlafondAdmin(ContratFilsAdmin):
 
 @admin.register(Versement)
 class VersementAdmin(ContratFilsAdmin):
-    form = VersementForm
+    save_service = staticmethod(versement_save)
+    delete_service = staticmethod(versement_delete)
     list_display = ("contrat", "collectivite", "annee", "nature", "montant_eur", "numero_ej", "date_versement")
     list_filter = ("annee", "nature", ("contrat__collectivite", RelatedOnlyFieldListFilter))
     search_fields = ("contrat__reference", "numero_ej", "contrat__collectivite__nom")
@@ -328,7 +291,7 @@ class VersementAdmin(ContratFilsAdmin):
         return euros_display(obj.montant)
 
     def peut_modifier(self, request, obj) -> bool:
-        return suit_versements(request, self.contrat_de(obj))
+        return can_follow_payments(request.user, self.contrat_de(obj))
 
     peut_ajouter = peut_supprimer = peut_modifier
 
@@ -364,7 +327,7 @@ class ReliquatAdmin(ContratFilsAdmin):
         return euros_display(obj.montant)
 
     def has_payments_permission(self, request) -> bool:
-        return suit_versements(request)
+        return can_follow_payments(request.user)
 
     @admin.action(description="Recalculer", permissions=["payments"])
     def recalculer(self, request, queryset):
@@ -395,22 +358,9 @@ class ReliquatAdmin(ContratFilsAdmin):
 # --- Annual reports --------------------------------------------------------------------------------------
 
 
-class RapportAnnuelForm(forms.ModelForm):
-    """The rules of ``rapport_create``: a signed contract, a year of the contract."""
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk is None:
-            contrat = cleaned.get("contrat")
-            if contrat is not None and not contrat.est_fige:
-                self.add_error("contrat", "Un rapport d'exécution porte sur un contrat signé.")
-            _annee_du_contrat(self, contrat, cleaned.get("annee"))
-        return cleaned
-
-
 @admin.register(RapportAnnuel)
 class RapportAnnuelAdmin(ContratFilsAdmin):
-    form = RapportAnnuelForm
+    save_service = staticmethod(rapport_save)
     list_display = ("contrat", "annee", "statut", "date_limite", "transmis_le", "valide_le")
     list_filter = ("statut", "annee", ("contrat__collectivite", RelatedOnlyFieldListFilter))
     search_fields = ("contrat__reference", "contrat__collectivite__nom")
@@ -429,16 +379,16 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
 
     def peut_modifier(self, request, obj) -> bool:
         contrat = self.contrat_de(obj)
-        return saisie_collectivite(request, contrat) or prepare(request, contrat)
+        return can_enter_execution(request.user, contrat) or can_prepare(request.user, contrat)
 
     def peut_ajouter(self, request, obj) -> bool:
-        return saisie_collectivite(request)
+        return can_enter_execution(request.user)
 
     def has_saisie_permission(self, request) -> bool:
-        return saisie_collectivite(request)
+        return can_enter_execution(request.user)
 
     def has_prepare_permission(self, request) -> bool:
-        return prepare(request)
+        return can_prepare(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["statut", "date_limite", "transmis_le", "valide_le"]
@@ -446,11 +396,11 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
             return [*readonly, "observations_ddets"]
         readonly += ["contrat", "annee"]
         if not (
-            saisie_collectivite(request, obj.contrat)
+            can_enter_execution(request.user, obj.contrat)
             and obj.statut in (StatutRapport.BROUILLON, StatutRapport.A_COMPLETER)
         ):
             readonly.append("synthese")
-        if not (prepare(request, obj.contrat) and obj.statut == StatutRapport.TRANSMIS):
+        if not (can_prepare(request.user, obj.contrat) and obj.statut == StatutRapport.TRANSMIS):
             readonly.append("observations_ddets")
         return readonly
 
@@ -458,11 +408,6 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
         if db_field.name == "contrat":
             return Contrat.objects.for_user(request.user).filter(statut__in=STATUTS_FIGES)
         return super().choices_for(db_field, request)
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.date_limite = date_limite_rapport(obj.annee)
-        super().save_model(request, obj, form, change)
 
     def _transition(self, request, queryset, to: str, success: str) -> None:
         self.run_service(
@@ -491,15 +436,17 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
 @admin.register(RegleCofinancement)
 class RegleCofinancementAdmin(HistoryAdmin):
     reference = True
+    save_service = staticmethod(regle_cofinancement_save)
+    delete_service = staticmethod(regle_cofinancement_delete)
     list_display = ("type_contrat", "volet_numero", "taux_etat_max", "parite", "tolerance")
     list_filter = ("type_contrat", "parite")
     ordering = ("type_contrat", "volet_numero")
 
     def peut_modifier(self, request, obj) -> bool:
-        return national(request)
+        return can_edit_reference(request.user)
 
     peut_ajouter = peut_modifier
 
     def peut_supprimer(self, request, obj) -> bool:
         # The general rule of a type is needed by every check; a volet's own rule may go.
-        return national(request) and (obj is None or obj.volet_numero is not None)
+        return can_edit_reference(request.user) and (obj is None or obj.volet_numero is not None)

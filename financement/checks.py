@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from actions.enums import STATUTS_ACTIFS
 from actions.models import FicheAction
 from contrats.enums import NatureModification
-from contrats.services import save_validated
 from financement.models import LigneFinancement, Plafond
 from financement.regles import parite_violations, plafond_violations
 from pacte import hooks
+from pacte.services import save_validated
 
 
 @hooks.register_check(hooks.FICHE_VALIDATION)

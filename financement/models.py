@@ -13,7 +13,7 @@ from actions.models import FicheAction
 from contrats.enums import TypeContrat
 from contrats.models import Contrat, Volet
 from financement.enums import DecisionReliquat, NatureVersement, StatutRapport, TypeFinanceur
-from pacte.models import Organisation
+from pacte.models import Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
 
 
@@ -21,7 +21,7 @@ def _montant(verbose_name: str, **kwargs) -> models.DecimalField:
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
 
 
-class RegleCofinancement(models.Model):
+class RegleCofinancement(Versionne):
     """The parity rule for a contract type, optionally for one volet (configurable, DOMAIN.md §5).
 
     A rule with a volet number applies to the actions of that volet; the rule without one applies
@@ -86,7 +86,7 @@ class LigneFinancementQuerySet(ScopedQuerySet):
     porteur_path = "fiche__porteur"
 
 
-class LigneFinancement(models.Model):
+class LigneFinancement(Versionne):
     """One funder's money for one action and one year: planned, committed, spent."""
 
     fiche = models.ForeignKey(FicheAction, on_delete=models.CASCADE, related_name="financements")
@@ -155,7 +155,7 @@ class PlafondQuerySet(ScopedQuerySet):
     collectivite_path = "contrat__collectivite"
 
 
-class Plafond(models.Model):
+class Plafond(Versionne):
     """The State's annual ceiling (enveloppe) for a contract, or for one volet of a CDIE."""
 
     contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="plafonds")
@@ -205,7 +205,7 @@ class VersementQuerySet(ScopedQuerySet):
     collectivite_path = "contrat__collectivite"
 
 
-class Versement(models.Model):
+class Versement(Versionne):
     """A payment of the State to the collectivité for a contract and a year."""
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -247,7 +247,7 @@ class ReliquatQuerySet(ScopedQuerySet):
     collectivite_path = "contrat__collectivite"
 
 
-class Reliquat(models.Model):
+class Reliquat(Versionne):
     """What the State paid for a year and the collectivité did not spend, and what is done with it."""
 
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="reliquats")
@@ -300,7 +300,7 @@ class RapportAnnuelQuerySet(ScopedQuerySet):
     collectivite_path = "contrat__collectivite"
 
 
-class RapportAnnuel(models.Model):
+class RapportAnnuel(Versionne):
     """The annual execution report for year N, due by 31 March of N+1 (configurable)."""
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -15,12 +15,13 @@ from django.utils import timezone
 from actions.models import FicheAction
 from contrats.enums import NatureModification
 from contrats.models import Avenant, Contrat, Volet
-from contrats.services import ensure_modifiable, modification_add, save_validated
+from contrats.services import ensure_modifiable, modification_add
 from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
 from financement.regles import REALISE, parite_violations
 from pacte.models import Organisation
 from pacte.money import ZERO, format_euros, to_cents
+from pacte.services import delete_validated, save_validated
 from pacte.workflow import check_transition
 
 _UNSET = object()
@@ -95,19 +96,71 @@ def ligne_financement_set(
     return ligne
 
 
+_CONTRACTUELS_LIGNE = ("annee", "type_financeur", "financeur_id", "prevu")
+
+
+@transaction.atomic
+def ligne_financement_save(
+    *, ligne_financement: LigneFinancement, by=None, version: int | None = None
+) -> LigneFinancement:
+    """Saves a funding line as a form sends it, whichever of its parts changed.
+
+    A new line, and any change of its year, funder or planned amount, is contractual (refused once the
+    contract is signed, under the contract's lock); committed and spent amounts are execution data.
+    """
+    ligne = ligne_financement
+    contrat = ligne.fiche.contrat
+    if ligne.annee is not None:
+        _annee_du_contrat(contrat, ligne.annee)
+    stored = LigneFinancement.objects.filter(pk=ligne.pk).values(*_CONTRACTUELS_LIGNE).first()
+    if stored is None or any(stored[name] != getattr(ligne, name) for name in _CONTRACTUELS_LIGNE):
+        ensure_modifiable(contrat)
+    for champ in ("prevu", "engage", "realise"):
+        setattr(ligne, champ, _montant(getattr(ligne, champ), champ))
+    if ligne.prevu is None:
+        raise ValidationError({"prevu": "Le montant prévu est obligatoire (0 si rien n'est prévu)."})
+    save_validated(ligne, by=by, version=version)
+    return ligne
+
+
+@transaction.atomic
+def ligne_financement_delete(*, ligne_financement: LigneFinancement, by=None, version: int | None = None) -> None:
+    """Removes a funding line, before signature."""
+    ensure_modifiable(ligne_financement.fiche.contrat)
+    delete_validated(ligne_financement, by=by, version=version)
+
+
 @transaction.atomic
 def plafond_set(*, contrat: Contrat, annee: int, montant, volet: Volet | None = None, by=None) -> Plafond:
     """Sets the State's annual ceiling of a contract (or of one CDIE volet), before signature."""
-    ensure_modifiable(contrat)
-    _annee_du_contrat(contrat, annee)
-    if volet is not None and volet.contrat_id != contrat.pk:
-        raise ValidationError({"volet": "Ce volet appartient à un autre contrat."})
     plafond = Plafond.objects.filter(contrat=contrat, annee=annee, volet=volet).first() or Plafond(
         contrat=contrat, annee=annee, volet=volet
     )
-    plafond.montant = _montant(montant, "montant")
-    save_validated(plafond, by=by)
+    plafond.montant = montant
+    return plafond_save(plafond=plafond, by=by)
+
+
+@transaction.atomic
+def plafond_save(*, plafond: Plafond, by=None, version: int | None = None) -> Plafond:
+    """Creates or changes a ceiling (contractual: before signature only)."""
+    contrat = plafond.contrat
+    ensure_modifiable(contrat)
+    if plafond.annee is not None:
+        _annee_du_contrat(contrat, plafond.annee)
+    if plafond.volet_id is not None and plafond.volet.contrat_id != contrat.pk:
+        raise ValidationError({"volet": "Ce volet appartient à un autre contrat."})
+    plafond.montant = _montant(plafond.montant, "montant")
+    if plafond.montant is None:
+        raise ValidationError({"montant": "Indiquez le montant de l'enveloppe."})
+    save_validated(plafond, by=by, version=version)
     return plafond
+
+
+@transaction.atomic
+def plafond_delete(*, plafond: Plafond, by=None, version: int | None = None) -> None:
+    """Removes a ceiling, before signature."""
+    ensure_modifiable(plafond.contrat)
+    delete_validated(plafond, by=by, version=version)
 
 
 def alertes_realise(contrat: Contrat) -> list[str]:
@@ -131,20 +184,44 @@ def versement_create(
     by=None,
 ) -> Versement:
     """Records a State payment for a signed contract."""
-    if not contrat.est_fige:
-        raise ValidationError("L'État ne verse qu'au titre d'un contrat signé.")
-    _annee_du_contrat(contrat, annee)
     versement = Versement(
         contrat=contrat,
         annee=annee,
         nature=nature,
-        montant=_montant(montant, "montant"),
+        montant=montant,
         numero_ej=numero_ej,
         date_engagement=date_engagement,
         date_versement=date_versement,
     )
-    save_validated(versement, by=by)
+    return versement_save(versement=versement, by=by)
+
+
+@transaction.atomic
+def versement_save(*, versement: Versement, by=None, version: int | None = None) -> Versement:
+    """Creates or changes a State payment: for a signed contract (its status read again from the
+    database, not from a copy in memory), a year of the contract, dates in order."""
+    contrat = versement.contrat
+    contrat.statut = Contrat.objects.values_list("statut", flat=True).get(pk=contrat.pk)
+    if not contrat.est_fige:
+        raise ValidationError("L'État ne verse qu'au titre d'un contrat signé.")
+    if versement.annee is not None:
+        _annee_du_contrat(contrat, versement.annee)
+    versement.montant = _montant(versement.montant, "montant")
+    if versement.date_engagement and versement.date_versement and versement.date_versement < versement.date_engagement:
+        raise ValidationError(
+            {
+                "date_versement": "Le versement ne peut pas précéder l'engagement juridique "
+                f"({versement.date_engagement:%d/%m/%Y})."
+            }
+        )
+    save_validated(versement, by=by, version=version)
     return versement
+
+
+@transaction.atomic
+def versement_delete(*, versement: Versement, by=None, version: int | None = None) -> None:
+    """Removes a payment recorded by mistake."""
+    delete_validated(versement, by=by, version=version)
 
 
 _money = DecimalField(max_digits=14, decimal_places=2)
@@ -204,11 +281,24 @@ def date_limite_rapport(annee: int) -> date:
 @transaction.atomic
 def rapport_create(*, contrat: Contrat, annee: int, by=None) -> RapportAnnuel:
     """Opens the annual execution report of a signed contract for a year."""
-    if not contrat.est_fige:
-        raise ValidationError("Un rapport d'exécution porte sur un contrat signé.")
-    _annee_du_contrat(contrat, annee)
-    rapport = RapportAnnuel(contrat=contrat, annee=annee, date_limite=date_limite_rapport(annee))
-    save_validated(rapport, by=by)
+    return rapport_save(rapport_annuel=RapportAnnuel(contrat=contrat, annee=annee), by=by)
+
+
+@transaction.atomic
+def rapport_save(*, rapport_annuel: RapportAnnuel, by=None, version: int | None = None) -> RapportAnnuel:
+    """Opens a report (signed contract, a year of the contract, due date from the setting) or saves
+    its texts; a validated report no longer changes."""
+    rapport = rapport_annuel
+    contrat = rapport.contrat
+    if rapport.pk is None:
+        contrat.statut = Contrat.objects.values_list("statut", flat=True).get(pk=contrat.pk)
+        if not contrat.est_fige:
+            raise ValidationError("Un rapport d'exécution porte sur un contrat signé.")
+        _annee_du_contrat(contrat, rapport.annee)
+        rapport.date_limite = date_limite_rapport(rapport.annee)
+    elif RapportAnnuel.objects.filter(pk=rapport.pk, statut=StatutRapport.VALIDE).exists():
+        raise ValidationError(f"Le rapport {rapport.annee} est validé : il ne se modifie plus.")
+    save_validated(rapport, by=by, version=version)
     return rapport
 
 
@@ -236,6 +326,21 @@ def rapport_transition(*, rapport: RapportAnnuel, to: str, by=None, observations
     rapport.statut = to
     save_validated(rapport, by=by)
     return rapport
+
+
+@transaction.atomic
+def regle_cofinancement_save(*, regle_cofinancement, by=None, version: int | None = None):
+    """Creates or changes a cofinancing rule (administration centrale)."""
+    save_validated(regle_cofinancement, by=by, version=version)
+    return regle_cofinancement
+
+
+@transaction.atomic
+def regle_cofinancement_delete(*, regle_cofinancement, by=None, version: int | None = None) -> None:
+    """Removes a volet's own rule (the general rule of a type is needed by every check)."""
+    if regle_cofinancement.volet_numero is None:
+        raise ValidationError("La règle générale d'un type de contrat ne se supprime pas : modifiez-la.")
+    delete_validated(regle_cofinancement, by=by, version=version)
 
 
 # --- Money changes proposed by an avenant ------------------------------------------------------------

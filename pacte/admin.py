@@ -8,23 +8,19 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Count
 from dsfr.admin import DsfrConfigAdmin, DsfrSocialMediaInline
 from dsfr.models import DsfrConfig
 
-from pacte.admin_base import (
-    HistoryAdmin,
-    ReadOnlyInline,
-    acces_backoffice,
-    in_perimeter,
-    national,
-    prepare,
-)
+from pacte.admin_base import HistoryAdmin, ReadOnlyInline, ServiceForm, changed_fields, version_of
 from pacte.enums import TypeOrganisation
 from pacte.models import Axe, Collectivite, Departement, Mesure, Organisation, Region, User
 from pacte.perimeters import Niveau, perimetre_of
+from pacte.perms import can_edit_reference, can_edit_territories, can_prepare, can_use_backoffice, in_perimeter
+from pacte.services import organisation_save, reference_delete, reference_save, user_save
 
 # Access follows the perimeter and the role (pacte.perms), not Django's groups: the groups page would
 # only mislead, and its menu entry costs two permission queries on every page of the back-office.
@@ -53,21 +49,31 @@ admin.site.unregister(DsfrConfig)
 admin.site.register(DsfrConfig, SiteConfigAdmin)
 
 
-def _superuser(request) -> bool:
-    return request.user.is_superuser
-
-
 # --- Territories: read-only, except for a superuser's correction; never deleted ----------------------
 
 
-class TerritoireMixin:
-    reference = True
+class ReferenceWrite:
+    """Reference rows are saved by ``reference_save`` (validated, versioned, audited), many-to-many included."""
 
+    reference = True
+    save_service = staticmethod(reference_save)
+    service_arg = "instance"
+
+    def write(self, request, obj, form, change):
+        m2m = {
+            name: list(form.cleaned_data[name])
+            for name in form.changed_data
+            if name in {f.name for f in obj._meta.many_to_many}
+        }
+        reference_save(instance=obj, by=request.user, version=version_of(form), m2m=m2m)
+
+
+class TerritoireMixin(ReferenceWrite):
     def peut_modifier(self, request, obj) -> bool:
-        return _superuser(request)
+        return can_edit_territories(request.user)
 
     def peut_ajouter(self, request, obj) -> bool:
-        return _superuser(request)
+        return can_edit_territories(request.user)
 
 
 class DepartementInline(ReadOnlyInline, admin.TabularInline):
@@ -121,26 +127,24 @@ class CollectiviteAdmin(TerritoireMixin, HistoryAdmin):
 
 
 @admin.register(Axe)
-class AxeAdmin(HistoryAdmin):
-    reference = True
+class AxeAdmin(ReferenceWrite, HistoryAdmin):
     list_display = ("numero", "intitule_court", "intitule")
     search_fields = ("intitule", "intitule_court")
     ordering = ("numero",)
 
     def peut_modifier(self, request, obj) -> bool:
-        return national(request)
+        return can_edit_reference(request.user)
 
     def peut_ajouter(self, request, obj) -> bool:
         # The four axes are those of the Pacte: only a superuser may add one.
-        return _superuser(request)
+        return can_edit_territories(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         return ("numero",) if obj else ()
 
 
 @admin.register(Mesure)
-class MesureAdmin(HistoryAdmin):
-    reference = True
+class MesureAdmin(ReferenceWrite, HistoryAdmin):
     list_display = ("code", "intitule", "axe", "active")
     list_filter = ("axe", "active")
     list_select_related = ("axe",)
@@ -148,10 +152,10 @@ class MesureAdmin(HistoryAdmin):
     ordering = ("code",)
 
     def peut_modifier(self, request, obj) -> bool:
-        return national(request)
+        return can_edit_reference(request.user)
 
     def peut_ajouter(self, request, obj) -> bool:
-        return national(request)
+        return can_edit_reference(request.user)
 
 
 # --- Organisations and users: what the perimeter shows --------------------------------------------------
@@ -171,23 +175,23 @@ class OrganisationAdmin(HistoryAdmin):
 
     def _partenaire_local(self, request, obj) -> bool:
         perimetre = perimetre_of(request.user)
-        if not prepare(request) or perimetre.niveau != Niveau.DEPARTEMENT:
+        if not can_prepare(request.user) or perimetre.niveau != Niveau.DEPARTEMENT:
             return False
         return obj is None or (
             obj.type == TypeOrganisation.PARTENAIRE and obj.departement_id == perimetre.departement_id
         )
 
     def peut_modifier(self, request, obj) -> bool:
-        return national(request) or self._partenaire_local(request, obj)
+        return can_edit_reference(request.user) or self._partenaire_local(request, obj)
 
     def peut_ajouter(self, request, obj) -> bool:
         return self.peut_modifier(request, obj)
 
     def peut_supprimer(self, request, obj) -> bool:
-        return national(request)
+        return can_edit_reference(request.user)
 
     def get_readonly_fields(self, request, obj=None):
-        if national(request):
+        if can_edit_reference(request.user):
             return ()
         return ("type", "region", "departement", "collectivite")
 
@@ -196,11 +200,24 @@ class OrganisationAdmin(HistoryAdmin):
             return perimetre_of(request.user).collectivites()
         return super().choices_for(db_field, request)
 
-    def save_model(self, request, obj, form, change):
-        if not change and not national(request):
-            obj.type = TypeOrganisation.PARTENAIRE
-            obj.departement_id = perimetre_of(request.user).departement_id
-        super().save_model(request, obj, form, change)
+    delete_service = staticmethod(reference_delete)
+    service_arg = "instance"
+
+    def write(self, request, obj, form, change):
+        local = None
+        if not can_edit_reference(request.user):
+            local = Departement.objects.get(pk=perimetre_of(request.user).departement_id)
+        organisation_save(organisation=obj, by=request.user, version=version_of(form), departement_local=local)
+
+
+class PacteUserChangeForm(ServiceForm, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+
+class PacteUserCreationForm(ServiceForm, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
 
 
 @admin.register(User)
@@ -233,6 +250,14 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     search_fields = ("username", "first_name", "last_name", "email", "organisation__nom")
     ordering = ("username",)
     autocomplete_fields = ("organisation",)
+    form = PacteUserChangeForm
+    add_form = PacteUserCreationForm
+    delete_service = staticmethod(reference_delete)
+    service_arg = "instance"
+
+    def write(self, request, obj, form, change):
+        m2m = {name: list(form.cleaned_data[name]) for name in changed_fields(form, {"groups", "user_permissions"})}
+        user_save(user=obj, by=request.user, version=version_of(form), m2m=m2m)
 
     def get_queryset(self, request):
         qs = admin.ModelAdmin.get_queryset(self, request)
@@ -241,20 +266,22 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         return qs.filter(organisation__in=Organisation.objects.for_user(request.user), is_superuser=False)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        if not acces_backoffice(request.user) or not in_perimeter(request, None):
+        if not can_use_backoffice(request.user) or not in_perimeter(request.user, None):
             return False
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def peut_modifier(self, request, obj) -> bool:
-        return _superuser(request) or (national(request) and not (obj and obj.is_superuser))
+        return can_edit_territories(request.user) or (
+            can_edit_reference(request.user) and not (obj and obj.is_superuser)
+        )
 
     def peut_ajouter(self, request, obj) -> bool:
         return self.peut_modifier(request, obj)
 
     def peut_supprimer(self, request, obj) -> bool:
-        return _superuser(request)
+        return can_edit_territories(request.user)
 
     def get_readonly_fields(self, request, obj=None):
-        if _superuser(request):
+        if can_edit_territories(request.user):
             return ("last_login", "date_joined")
         return ("is_superuser", "groups", "user_permissions", "last_login", "date_joined")

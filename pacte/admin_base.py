@@ -1,12 +1,20 @@
-"""What every page of the back-office shares: the perimeter, the permissions and the audit trail.
+"""What every page of the back-office shares: the perimeter, the permissions, the one write path, the audit trail.
 
-The admin follows the same rules as the application (CONVENTIONS.md rules 1 and 3):
+The admin follows the same rules as the application (CONVENTIONS.md rules 1, 3 and 4):
 
 - every list and every object is read through ``Model.objects.for_user(user)``; an object outside the
   perimeter answers 404, exactly like an identifier that does not exist (change, delete and history
   pages alike);
 - permissions come from the predicates of :mod:`pacte.perms`, not from Django's permission tables:
   the agents are staff without model permissions;
+- **nothing is saved by the admin itself**: ``save_model``, ``save_formset``, ``delete_model`` and the
+  actions call the services (each admin says which in :meth:`PerimetreMixin.write` and
+  :meth:`PerimetreMixin.remove`). The services lock the contract, re-check its freeze and the
+  object's version, and refuse in French; a refusal at save time is shown on the form, with nothing
+  saved (:meth:`ScopedAdmin.changeform_view`);
+- every form carries the version of its object (and the main form whether the contract was signed
+  when the page was shown), so a form shown before another agent's save, or before the signature,
+  overwrites nothing;
 - every admin of a model with ``HistoricalRecords`` is a ``SimpleHistoryAdmin``, so the "Historique"
   page shows who changed what, when, before and after. Reverting from the history is disabled: it
   would bypass the services' rules (frozen contracts, statuses).
@@ -14,41 +22,23 @@ The admin follows the same rules as the application (CONVENTIONS.md rules 1 and 
 
 from __future__ import annotations
 
+import re
+
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.db import models
+from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from pacte import perms
 from pacte.money import format_euros
 from pacte.perimeters import Niveau, perimetre_of
+from pacte.services import conflict_message
 
-
-def acces_backoffice(user) -> bool:
-    """The back-office is open to active staff attached to an organisation, and to superusers."""
-    return bool(
-        user.is_authenticated and user.is_active and user.is_staff and (user.is_superuser or user.organisation_id)
-    )
-
-
-def in_perimeter(request, obj) -> bool:
-    """:func:`pacte.perms.in_perimeter`, remembered for the request.
-
-    A change page asks the same question many times (the form, each inline, each button); one query
-    per object and request is enough. Reference data (models without ``for_user``) is visible to all.
-    """
-    if obj is None:
-        return perms.in_perimeter(request.user, None)
-    if not hasattr(type(obj)._default_manager, "for_user"):
-        return True
-    if obj.pk is None:
-        return False
-    cache = request.__dict__.setdefault("_pacte_in_perimeter", {})
-    key = (obj._meta.label, obj.pk)
-    if key not in cache:
-        cache[key] = perms.in_perimeter(request.user, obj)
-    return cache[key]
+VERSION_FIELD = "pacte_version"
+FIGE_FIELD = "pacte_fige"
 
 
 def resolve(obj, path: str | None):
@@ -62,54 +52,102 @@ def resolve(obj, path: str | None):
     return obj
 
 
-# Who writes what (DOMAIN.md §7). Each helper asks the predicate about the role and the kind of
-# organisation, and the memoised perimeter about the contract.
-
-
-def _with_contrat(request, allowed: bool, contrat) -> bool:
-    return allowed and (contrat is None or in_perimeter(request, contrat))
-
-
-def prepare(request, contrat=None) -> bool:
-    """Contracts, fiches, the State's amounts, ceilings, avenants: DDETS editors."""
-    return _with_contrat(request, perms.can_prepare_contrat(request.user), contrat)
-
-
-def saisie_collectivite(request, contrat=None) -> bool:
-    """The collectivité's amounts, indicator values, annual reports: collectivité (and DDETS) editors."""
-    return _with_contrat(request, perms.can_enter_collectivite_data(request.user), contrat)
-
-
-def signe(request, contrat=None) -> bool:
-    """Signatories and signatures: préfecture (and DDETS) editors."""
-    return _with_contrat(request, perms.can_sign(request.user), contrat)
-
-
-def suit_versements(request, contrat=None) -> bool:
-    """Payments and reliquats: DDETS editors."""
-    return _with_contrat(request, perms.can_follow_payments(request.user), contrat)
-
-
-def national(request) -> bool:
-    """Reference data and cofinancing rules: editors of the administration centrale."""
-    return perms.is_national_admin(request.user)
-
-
 def report_errors(request, error: ValidationError, prefix: str = "") -> None:
     """Shows a service's refusal in French, one message per line."""
     for message in error.messages:
         messages.error(request, f"{prefix}{message}")
 
 
+def changed_fields(form, names=None) -> dict:
+    """The cleaned values of the model fields the user changed (``names`` limits them)."""
+    model_fields = {f.name for f in form._meta.model._meta.get_fields()}
+    return {
+        name: form.cleaned_data[name]
+        for name in form.changed_data
+        if name in model_fields and name in form.cleaned_data and (names is None or name in names)
+    }
+
+
+def adopt(obj, created) -> None:
+    """The admin goes on with its own instance after ``save_model``: give it the service's result."""
+    obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
+    obj._state.adding = False
+
+
+def version_of(form) -> int | None:
+    """The version of the object when the form was shown (``None`` for a new row)."""
+    if form.instance.pk is None:
+        return None
+    return form.cleaned_data.get(VERSION_FIELD)
+
+
+class ServiceForm(forms.ModelForm):
+    """The base of every back-office form: it writes nothing itself (the admin calls the services).
+
+    It carries the object's version, refuses a stale one with the name of what changed, and shows the
+    refusal of a service at save time (see ``ScopedAdmin.changeform_view``).
+    """
+
+    pacte_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    pacte_fige = forms.CharField(widget=forms.HiddenInput, required=False, max_length=1)
+
+    #: Set on the form class by the admin, for one request: the request, and for the main form of a
+    #: change page the contract that decides the freeze.
+    request = None
+    pacte_contrat = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if VERSION_FIELD not in self.fields:
+            return
+        if self.instance.pk is not None:
+            self.fields[VERSION_FIELD].initial = getattr(self.instance, "version", None)
+        contrat = type(self).pacte_contrat
+        self.fields[FIGE_FIELD].initial = "" if contrat is None else ("1" if contrat.est_fige else "0")
+
+    def clean(self):
+        cleaned = super().clean()
+        seen = cleaned.get(VERSION_FIELD)
+        current = getattr(self.instance, "version", None)
+        if self.instance.pk is not None and seen is not None and current is not None and seen != current:
+            raise ValidationError(conflict_message(self.instance, seen), code="conflit")
+        contrat = type(self).pacte_contrat
+        if contrat is not None and cleaned.get(FIGE_FIELD) == "0" and contrat.est_fige:
+            raise ValidationError(
+                f"Le contrat {contrat.reference} a été signé pendant votre saisie : ses données contractuelles "
+                "ne changent plus que par un avenant. Rien n'a été enregistré ; rechargez la page.",
+                code="fige",
+            )
+        error = getattr(self.request, "_pacte_write_error", None)
+        if error is not None and not getattr(self, "_pacte_is_inline", False):
+            for field, messages_ in _by_field(error).items():
+                for message in messages_:
+                    self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+def _by_field(error: ValidationError) -> dict:
+    if hasattr(error, "error_dict"):
+        return {field: [m for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
+    return {None: error.messages}
+
+
+def _prefixed(error: ValidationError, prefix: str) -> ValidationError:
+    """An inline row's refusal, shown on the page's main form: every message names the row."""
+    return ValidationError([f"{prefix}{line}" for lines in _by_field(error).values() for line in lines])
+
+
 class PerimetreMixin:
-    """Scoping and permissions, for model admins and inlines alike.
+    """Scoping, permissions and the write path, for model admins and inlines alike.
 
     Subclasses say who may write with :meth:`peut_modifier`, :meth:`peut_ajouter` and
     :meth:`peut_supprimer` (``obj`` is the object for a model admin, the parent object for an inline;
-    ``None`` on lists and add pages). ``contrat_path`` leads from that object to its contract, which
-    decides whether contractual data is frozen.
+    ``None`` on lists and add pages), and which service writes with :meth:`write` and :meth:`remove`.
+    ``contrat_path`` leads from that object to its contract, which decides whether contractual data is
+    frozen.
     """
 
+    form = ServiceForm
     #: Reference data (territories, axes, rules) is read by every agent, whatever its perimeter.
     reference = False
     #: Dotted path from ``obj`` (see above) to its contract; ``None`` when there is none.
@@ -122,12 +160,12 @@ class PerimetreMixin:
         return qs if self.reference else qs.for_user(request.user)
 
     def has_module_permission(self, request) -> bool:
-        return acces_backoffice(request.user)
+        return perms.can_use_backoffice(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        if not acces_backoffice(request.user) or not in_perimeter(request, None):
+        if not perms.can_use_backoffice(request.user) or not perms.in_perimeter(request.user, None):
             return False
-        return obj is None or self.reference or in_perimeter(request, obj)
+        return obj is None or self.reference or perms.in_perimeter(request.user, obj)
 
     # --- Writing -----------------------------------------------------------------------------------
 
@@ -156,7 +194,47 @@ class PerimetreMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         return self.has_view_permission(request, obj) and self.peut_supprimer(request, obj)
 
+    #: The services that save and delete one object of the page, called as
+    #: ``save_service(<model_name>=obj, by=user, version=n)``; an admin whose writes need more
+    #: overrides :meth:`write` / :meth:`remove` instead. Without them the page cannot write.
+    save_service = None
+    delete_service = None
+    #: The keyword under which the services take the object (the model's class name in snake case:
+    #: ``LigneFinancement`` → ``ligne_financement``).
+    service_arg: str | None = None
+
+    def _arg(self) -> str:
+        return self.service_arg or re.sub(r"(?<!^)(?=[A-Z])", "_", self.model.__name__).lower()
+
+    def write(self, request, obj, form, change: bool) -> None:
+        """Saves ``obj`` (already holding the form's values) through its service."""
+        if self.save_service is None:
+            raise NotImplementedError(f"{type(self).__name__} n'indique pas le service qui enregistre.")
+        self.save_service(**{self._arg(): obj}, by=request.user, version=version_of(form))
+
+    def remove(self, request, obj, version: int | None = None) -> None:
+        """Deletes ``obj`` through its service."""
+        if self.delete_service is None:
+            raise NotImplementedError(f"{type(self).__name__} n'indique pas le service qui supprime.")
+        self.delete_service(**{self._arg(): obj}, by=request.user, version=version)
+
     # --- Forms -------------------------------------------------------------------------------------
+
+    def every_field(self, request, obj=None) -> list[str]:
+        """The fields shown on the page (without the hidden version fields): to make them all read-only."""
+        return [f for f in flatten_fieldsets(self.get_fieldsets(request, obj)) if f not in (VERSION_FIELD, FIGE_FIELD)]
+
+    def get_fieldsets(self, request, obj=None):
+        """Every form carries the hidden version (and freeze) fields, so they are posted back."""
+        fieldsets = list(super().get_fieldsets(request, obj))
+        writable = (
+            self.has_change_permission(request, obj) if obj is not None else self.has_add_permission(request, obj)
+        )
+        if not writable:
+            return fieldsets
+        name, options = fieldsets[0]
+        fieldsets[0] = (name, {**options, "fields": (*options["fields"], VERSION_FIELD, FIGE_FIELD)})
+        return fieldsets
 
     def choices_for(self, db_field, request):
         """The choices of a foreign key: the user's perimeter when the related model has one.
@@ -174,7 +252,60 @@ class PerimetreMixin:
             queryset = self.choices_for(db_field, request)
             if queryset is not None:
                 kwargs["queryset"] = queryset
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return cache_choices(field, request, (type(self).__name__, db_field.name))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.DecimalField) and not db_field.choices:
+            return decimal_formfield(db_field, **kwargs)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+def decimal_formfield(db_field, **kwargs):
+    """French numbers in every decimal field (``12,5``, ``1 000,00 €``); see :mod:`pacte.forms`."""
+    from pacte import forms as pacte_forms
+
+    if hasattr(pacte_forms, "decimal_formfield"):
+        return pacte_forms.decimal_formfield(db_field, **kwargs)
+    return db_field.formfield(**kwargs)
+
+
+def cache_choices(field, request, key):
+    """A select's options are read once per request, however many inline rows show them.
+
+    A ``ModelChoiceField`` runs its query each time a row renders it; an autocomplete widget runs one
+    per row for the selected value. Both read here from one list per request and field.
+    """
+    if field is None or not isinstance(field, forms.ModelChoiceField):
+        return field
+    cache = request.__dict__.setdefault("_pacte_choices", {})
+    base = field.iterator
+
+    class CachedIterator(base):
+        def _all(self):
+            if key not in cache:
+                cache[key] = list(base.__iter__(self))
+            return cache[key]
+
+        def __iter__(self):
+            return iter(self._all())
+
+        def __len__(self):
+            return len(self._all())
+
+        def __bool__(self):
+            return bool(self._all())
+
+    field.iterator = CachedIterator
+    field.widget.choices = field.choices
+    return field
+
+
+def _drop_hidden_unless_listed(form_class, fields) -> None:
+    """A read-only page has no version to send back: its form holds no field at all."""
+    if fields is not None and VERSION_FIELD not in fields:
+        for name in (VERSION_FIELD, FIGE_FIELD):
+            form_class.base_fields.pop(name, None)
 
 
 class ScopedInline(PerimetreMixin):
@@ -186,10 +317,16 @@ class ScopedInline(PerimetreMixin):
     def get_formset(self, request, obj=None, **kwargs):
         request.pacte_objet = obj
         formset = super().get_formset(request, obj, **kwargs)
-        # The form class is created anew by each call: these attributes belong to this request only.
+        _drop_hidden_unless_listed(formset.form, kwargs.get("fields"))
+        # The classes are created anew by each call: these attributes belong to this request only.
         formset.form.request = request
         formset.form.parent = obj
+        formset.form._pacte_is_inline = True
+        formset.pacte_inline = self
         return formset
+
+    def row_label(self, obj) -> str:
+        return f"{str(self.model._meta.verbose_name).capitalize()} « {obj} » : " if obj.pk else "Nouvelle ligne : "
 
 
 class ReadOnlyInline(ScopedInline):
@@ -199,6 +336,9 @@ class ReadOnlyInline(ScopedInline):
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        return admin.options.BaseModelAdmin.get_fieldsets(self, request, obj)
 
 
 class ScopedAdmin(PerimetreMixin, admin.ModelAdmin):
@@ -223,8 +363,10 @@ class ScopedAdmin(PerimetreMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         request.pacte_objet = obj
         form = super().get_form(request, obj, change=change, **kwargs)
+        _drop_hidden_unless_listed(form, kwargs.get("fields"))
         # modelform_factory creates a new class on each call: safe to hang the request on it.
         form.request = request
+        form.pacte_contrat = self.contrat_de(obj) if obj is not None else None
         return form
 
     def get_actions(self, request):
@@ -233,11 +375,67 @@ class ScopedAdmin(PerimetreMixin, admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    # --- The one write path ------------------------------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A service's refusal at save time (a rule, a frozen contract, a version, a duplicate) rolls the
+        whole page back, then the page is shown again with the refusal on the form."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            if request.method != "POST" or getattr(request, "_pacte_write_error", None) is not None:
+                raise
+            request._pacte_write_error = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:
+            report_errors(request, error)
+            return HttpResponseRedirect(request.path)
+
     def save_model(self, request, obj, form, change):
         # Submitting an untouched form must not write an empty line in the audit trail.
         if change and not form.has_changed():
             return
-        super().save_model(request, obj, form, change)
+        self.write(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # Many-to-many fields are written by the services (``write``), never by ``form.save_m2m``.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        inline = getattr(formset, "pacte_inline", None)
+        if inline is None:
+            raise NotImplementedError(f"Les lignes « {formset.prefix} » n'ont pas de service d'écriture.")
+        deleted = set()
+        # What the admin's change message and log read (``formset.save()`` would have set them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.deleted_forms:
+            deleted.add(row.prefix)
+            if row.instance.pk is not None:
+                try:
+                    inline.remove(request, row.instance, version_of(row))
+                except ValidationError as error:
+                    raise _prefixed(error, inline.row_label(row.instance)) from None
+                formset.deleted_objects.append(row.instance)
+        for row in formset.forms:
+            if row.prefix in deleted or not row.has_changed():
+                continue
+            new = row.instance.pk is None
+            try:
+                inline.write(request, row.instance, row, change=not new)
+            except ValidationError as error:
+                raise _prefixed(error, inline.row_label(row.instance)) from None
+            if new:
+                formset.new_objects.append(row.instance)
+            else:
+                formset.changed_objects.append((row.instance, row.changed_data))
+
+    def delete_model(self, request, obj):
+        self.remove(request, obj, None)
 
     def run_service(self, request, queryset, service, success: str) -> None:
         """Applies ``service(obj)`` to each selected object; a refusal becomes a message, not an error."""

@@ -10,7 +10,17 @@ from simple_history.models import HistoricalRecords
 from pacte.enums import NatureCollectivite, Role, TypeOrganisation
 
 
-class Region(models.Model):
+class Versionne(models.Model):
+    """A row edited by forms: its version goes up at each save (``pacte.services.save_validated``), so a
+    form shown before another agent's save cannot overwrite it."""
+
+    version = models.PositiveIntegerField("version", default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Region(Versionne):
     code = models.CharField("code INSEE", max_length=3, unique=True)
     nom = models.CharField("nom", max_length=100)
     history = HistoricalRecords()
@@ -24,7 +34,7 @@ class Region(models.Model):
         return self.nom
 
 
-class Departement(models.Model):
+class Departement(Versionne):
     code = models.CharField("code INSEE", max_length=3, unique=True)
     nom = models.CharField("nom", max_length=100)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="departements", verbose_name="région")
@@ -39,7 +49,7 @@ class Departement(models.Model):
         return f"{self.code} – {self.nom}"
 
 
-class Collectivite(models.Model):
+class Collectivite(Versionne):
     """The party that signs with the State: a département's council, a métropole, a special collectivité."""
 
     code = models.CharField("code", max_length=20, unique=True, help_text="Clé courte stable, ex. D05, M-ROU.")
@@ -71,7 +81,7 @@ class Collectivite(models.Model):
         return "de la Collectivité"
 
 
-class Axe(models.Model):
+class Axe(Versionne):
     numero = models.PositiveSmallIntegerField("numéro", unique=True)
     intitule = models.CharField("intitulé", max_length=200)
     intitule_court = models.CharField("intitulé court", max_length=60)
@@ -86,7 +96,7 @@ class Axe(models.Model):
         return f"Axe {self.numero} – {self.intitule_court}"
 
 
-class Mesure(models.Model):
+class Mesure(Versionne):
     code = models.CharField("code", max_length=10, unique=True)
     axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="mesures", verbose_name="axe")
     intitule = models.CharField("intitulé", max_length=300)
@@ -109,7 +119,7 @@ class OrganisationQuerySet(models.QuerySet):
         return self.filter(perimetre_of(user).organisations_q()).distinct()
 
 
-class Organisation(models.Model):
+class Organisation(Versionne):
     """A service or body whose agents use the application, or a partner that carries or funds actions."""
 
     nom = models.CharField("nom", max_length=200)
@@ -168,7 +178,7 @@ class Organisation(models.Model):
         return self.nom
 
 
-class User(AbstractUser):
+class User(Versionne, AbstractUser):
     """An agent. Its organisation gives its perimeter; its role says whether it may write."""
 
     organisation = models.ForeignKey(
@@ -187,6 +197,9 @@ class User(AbstractUser):
         verbose_name = "utilisateur"
         verbose_name_plural = "utilisateurs"
         ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_username()
 
     @property
     def est_editeur(self) -> bool:

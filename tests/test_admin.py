@@ -11,7 +11,7 @@ from django.urls import reverse
 from actions.enums import StatutFiche
 from actions.models import FicheAction, Indicateur
 from contrats.enums import StatutContrat, TypeContrat
-from contrats.models import Avenant, Contrat, ModificationAvenant
+from contrats.models import Avenant, Contrat, ModificationAvenant, RegleTypeContrat
 from financement.enums import TypeFinanceur
 from financement.models import LigneFinancement, Plafond, Reliquat, Versement
 from pacte.enums import Role, TypeOrganisation
@@ -407,7 +407,7 @@ def test_contrat_signe_engage_et_realise_restent_saisissables(client, editeur, s
     ligne = LigneFinancement.objects.get(fiche__contrat=signe_05, type_financeur=TypeFinanceur.ETAT)
     client.force_login(editeur)
     response = client.get(url(ligne, "change"))
-    assert set(response.context["adminform"].form.fields) == {"engage", "realise"}
+    assert set(response.context["adminform"].form.fields) == {"engage", "realise", "pacte_version", "pacte_fige"}
     response = client.post(url(ligne, "change"), {"prevu": "99999.00", "engage": "8000.50", "realise": ""})
     assert response.status_code == 302
     ligne.refresh_from_db()
@@ -434,12 +434,13 @@ def test_contrat_signe_les_montants_s_editent_aussi_dans_la_fiche(client, editeu
 def test_contrat_signe_ses_champs_sont_en_lecture_seule(client, editeur, signe_05):
     client.force_login(editeur)
     response = client.get(url(signe_05, "change"))
-    assert set(response.context["adminform"].form.fields) == {"motif_fin"}
+    # Every field is read-only (the end motif is given on the confirmation page of "Clore"/"Résilier").
+    assert set(response.context["adminform"].form.fields) <= {"pacte_version", "pacte_fige"}
     data = as_post_data(response)
     data.update(titre="Autre", motif_fin="Fusion des dispositifs")
     assert client.post(url(signe_05, "change"), data).status_code == 302
     signe_05.refresh_from_db()
-    assert (signe_05.titre, signe_05.motif_fin) == ("Contrat local des solidarités", "Fusion des dispositifs")
+    assert (signe_05.titre, signe_05.motif_fin) == ("Contrat local des solidarités", "")
     assert (
         client.get(url(Plafond, "add"))
         .context["adminform"]
@@ -527,7 +528,8 @@ def test_signature_par_la_prefecture(client, signe_05):
     client.force_login(prefecture)
     response = client.get(url(contrat, "change"))
     assert response.context["has_change_permission"] is True
-    assert not response.context["adminform"].form.fields  # the contract itself is the DDETS's
+    # The contract itself is the DDETS's: nothing but the hidden version fields.
+    assert set(response.context["adminform"].form.fields) <= {"pacte_version", "pacte_fige"}
     client.post(url(Contrat), {"action": "enregistrer_signature", "_selected_action": [contrat.pk]})
     contrat.refresh_from_db()
     assert (contrat.statut, contrat.date_signature) == (StatutContrat.SIGNE, date(2024, 3, 4))
@@ -743,7 +745,7 @@ def test_chaque_page_s_ouvre_pour_un_superutilisateur(client, objets_05, django_
             assert "INVALID_TEMPLATE_VARIABLE" not in response.content.decode(), page
 
 
-READ_ONLY = {ModificationAvenant, Reliquat}
+READ_ONLY = {ModificationAvenant, Reliquat, RegleTypeContrat}
 
 
 @pytest.mark.parametrize("persona", ["ddets", "collectivite", "prefecture"])
