@@ -12,8 +12,10 @@ A few deliberate anomalies are planted so that the screens have something to sho
 - a CPT in negotiation whose planned amounts break parity (``signature_errors`` lists it);
 - a draft CPT whose State shares exceed its annual ceiling.
 
-The same ``--seed`` gives the same data: every collectivité draws from its own random generator
-(seeded by the seed and its code), so a région looks the same at the région and the national scale.
+The same ``--seed`` (and the same day: signatures and spent amounts stop at today) gives the same
+data. Every contract draws from its own random generator, seeded by the seed, the collectivité's code
+and the contract type, so its draws do not depend on the other contracts of the scope; UUIDs come
+from one more generator seeded by the seed.
 No history rows are written for seeded data.
 
 One module per concern, each a mixin of ``DemoBuilder``: ``territoires`` (scope, organisations, demo
