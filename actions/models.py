@@ -12,6 +12,7 @@ from actions.enums import NatureAction, StatutFiche, TypeIndicateur
 from contrats.models import Contrat, Volet
 from pacte.models import Axe, Mesure, Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
+from pacte.validators import IDENTIFIER, LINE, TEXT, validate_pacte_date, validate_year
 
 # Fields that the contract fixes: read-only once it is signed, changed only by an avenant.
 CHAMPS_CONTRACTUELS = (
@@ -45,8 +46,10 @@ class FicheActionQuerySet(ScopedQuerySet):
 class FicheAction(Versionne):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="fiches", verbose_name="contrat")
-    code = models.CharField("code", max_length=12, help_text="Ex. A1-03 : axe 1, troisième action.")
-    intitule = models.CharField("intitulé", max_length=300)
+    code = models.CharField(
+        "code", max_length=12, help_text="Ex. A1-03 : axe 1, troisième action.", validators=IDENTIFIER
+    )
+    intitule = models.CharField("intitulé", max_length=300, validators=LINE)
     axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="fiches", verbose_name="axe")
     mesure = models.ForeignKey(
         Mesure, on_delete=models.PROTECT, null=True, blank=True, related_name="fiches", verbose_name="mesure"
@@ -59,21 +62,22 @@ class FicheAction(Versionne):
         "justification du renforcement",
         blank=True,
         help_text="Obligatoire pour une action renforcée : plus de personnes, nouveaux publics, nouveaux territoires.",
+        validators=TEXT,
     )
-    contexte = models.TextField("contexte et besoin (diagnostic)", blank=True)
-    objectifs = models.TextField("objectifs", blank=True)
-    description = models.TextField("description", blank=True)
-    public_cible = models.TextField("public cible", blank=True)
+    contexte = models.TextField("contexte et besoin (diagnostic)", blank=True, validators=TEXT)
+    objectifs = models.TextField("objectifs", blank=True, validators=TEXT)
+    description = models.TextField("description", blank=True, validators=TEXT)
+    public_cible = models.TextField("public cible", blank=True, validators=TEXT)
     volume_public = models.PositiveIntegerField("volume de public attendu", null=True, blank=True)
     territoire_departement_entier = models.BooleanField("tout le territoire de la collectivité", default=True)
-    territoire_detail = models.TextField("communes ou EPCI couverts", blank=True)
+    territoire_detail = models.TextField("communes ou EPCI couverts", blank=True, validators=TEXT)
     porteur = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="fiches_portees", verbose_name="porteur"
     )
-    partenaires = models.TextField("partenaires", blank=True)
-    date_debut = models.DateField("début")
-    date_fin = models.DateField("fin")
-    jalons = models.TextField("jalons", blank=True)
+    partenaires = models.TextField("partenaires", blank=True, validators=TEXT)
+    date_debut = models.DateField("début", validators=[validate_pacte_date])
+    date_fin = models.DateField("fin", validators=[validate_pacte_date])
+    jalons = models.TextField("jalons", blank=True, validators=TEXT)
     etp = models.DecimalField("ETP", max_digits=6, decimal_places=2, null=True, blank=True)
     statut = models.CharField("statut", max_length=20, choices=StatutFiche.choices, default=StatutFiche.PROPOSEE)
     cree_le = models.DateTimeField("créée le", auto_now_add=True)
@@ -121,13 +125,13 @@ class IndicateurQuerySet(ScopedQuerySet):
 
 class Indicateur(Versionne):
     fiche = models.ForeignKey(FicheAction, on_delete=models.CASCADE, related_name="indicateurs")
-    nom = models.CharField("nom", max_length=200)
+    nom = models.CharField("nom", max_length=200, validators=LINE)
     type_indicateur = models.CharField("type", max_length=20, choices=TypeIndicateur.choices)
-    unite = models.CharField("unité", max_length=50, help_text="Ex. personnes, ménages, %.")
+    unite = models.CharField("unité", max_length=50, help_text="Ex. personnes, ménages, %.", validators=LINE)
     valeur_reference = models.DecimalField(
         "valeur de référence", max_digits=14, decimal_places=2, null=True, blank=True
     )
-    source = models.CharField("source", max_length=200, blank=True)
+    source = models.CharField("source", max_length=200, blank=True, validators=LINE)
     history = HistoricalRecords()
 
     objects = IndicateurQuerySet.as_manager()
@@ -150,7 +154,7 @@ class ValeurIndicateur(Versionne):
     """Target (contractual) and achieved value (execution) of an indicator for one year."""
 
     indicateur = models.ForeignKey(Indicateur, on_delete=models.CASCADE, related_name="valeurs")
-    annee = models.PositiveSmallIntegerField("année")
+    annee = models.PositiveSmallIntegerField("année", validators=[validate_year])
     cible = models.DecimalField("cible", max_digits=14, decimal_places=2, null=True, blank=True)
     realise = models.DecimalField("valeur atteinte", max_digits=14, decimal_places=2, null=True, blank=True)
     history = HistoricalRecords()

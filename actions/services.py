@@ -15,9 +15,10 @@ from contrats.models import Contrat
 from contrats.services import ensure_modifiable
 from pacte import hooks
 from pacte.services import delete_validated, save_validated
+from pacte.validators import normalize_identifier
 from pacte.workflow import check_transition
 
-CODE_RE = re.compile(r"^A[1-4]-\d{2,3}$")
+CODE_RE = re.compile(r"A[1-4]-[0-9]{2,3}")
 
 
 def fiche_errors(fiche: FicheAction) -> dict[str, str]:
@@ -84,6 +85,7 @@ def fiche_create(*, contrat: Contrat, by=None, code: str = "", **fields) -> Fich
     if unknown:
         raise ValidationError(f"Champs inconnus : {', '.join(sorted(unknown))}.")
     fiche = FicheAction(contrat=contrat, **fields)
+    code = normalize_identifier(code) if isinstance(code, str) else code
     fiche.code = code or (next_code(contrat, fiche.axe.numero) if fiche.axe_id else "")
     return _validate_and_save(fiche, by)
 
@@ -95,6 +97,8 @@ def fiche_update(*, fiche: FicheAction, by=None, version: int | None = None, **f
     unknown = set(fields) - set(CHAMPS_CONTRACTUELS) - {"code"}
     if unknown:
         raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")
+    if isinstance(fields.get("code"), str):
+        fields["code"] = normalize_identifier(fields["code"])
     for name, value in fields.items():
         setattr(fiche, name, value)
     return _validate_and_save(fiche, by, version)

@@ -19,13 +19,14 @@ from contrats.enums import (
 )
 from pacte.models import Axe, Collectivite, Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
+from pacte.validators import IDENTIFIER, LINE, TEXT, validate_pacte_date
 
 
 class RegleTypeContrat(Versionne):
     """What each type of contract may hold; edited by the administration centrale."""
 
     type_contrat = models.CharField("type de contrat", max_length=30, choices=TypeContrat.choices, unique=True)
-    titre_defaut = models.CharField("titre imprimé par défaut", max_length=200)
+    titre_defaut = models.CharField("titre imprimé par défaut", max_length=200, validators=LINE)
     axes = models.ManyToManyField(Axe, related_name="+", verbose_name="axes autorisés")
     chaque_axe_requis = models.BooleanField(
         "au moins une action par axe pour signer",
@@ -54,20 +55,22 @@ class ContratQuerySet(ScopedQuerySet):
 
 class Contrat(Versionne):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    reference = models.CharField("référence", max_length=40, unique=True, help_text="Clé naturelle, ex. CLS-2024-D05.")
+    reference = models.CharField(
+        "référence", max_length=40, unique=True, help_text="Clé naturelle, ex. CLS-2024-D05.", validators=IDENTIFIER
+    )
     type_contrat = models.CharField("type", max_length=30, choices=TypeContrat.choices)
-    titre = models.CharField("titre imprimé", max_length=200)
+    titre = models.CharField("titre imprimé", max_length=200, validators=LINE)
     collectivite = models.ForeignKey(
         Collectivite, on_delete=models.PROTECT, related_name="contrats", verbose_name="collectivité"
     )
     axes = models.ManyToManyField(Axe, related_name="contrats", verbose_name="axes")
-    date_debut = models.DateField("début")
-    date_fin = models.DateField("fin")
+    date_debut = models.DateField("début", validators=[validate_pacte_date])
+    date_fin = models.DateField("fin", validators=[validate_pacte_date])
     statut = models.CharField("statut", max_length=20, choices=StatutContrat.choices, default=StatutContrat.BROUILLON)
-    date_signature = models.DateField("date de signature", null=True, blank=True)
+    date_signature = models.DateField("date de signature", null=True, blank=True, validators=[validate_pacte_date])
     document_signe = models.FileField("document signé", upload_to="contrats/signes/", blank=True)
     empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
-    motif_fin = models.TextField("motif de clôture ou de résiliation", blank=True)
+    motif_fin = models.TextField("motif de clôture ou de résiliation", blank=True, validators=TEXT)
     cree_le = models.DateTimeField("créé le", auto_now_add=True)
     modifie_le = models.DateTimeField("modifié le", auto_now=True)
     history = HistoricalRecords(m2m_fields=[axes])
@@ -121,9 +124,11 @@ class Signataire(Versionne):
         related_name="signatures",
         verbose_name="organisme partenaire",
     )
-    nom = models.CharField("nom du signataire", max_length=200)
-    qualite = models.CharField("qualité", max_length=200, help_text="Ex. préfet de la Drôme, présidente du CD.")
-    date_signature = models.DateField("date de signature", null=True, blank=True)
+    nom = models.CharField("nom du signataire", max_length=200, validators=LINE)
+    qualite = models.CharField(
+        "qualité", max_length=200, help_text="Ex. préfet de la Drôme, présidente du CD.", validators=LINE
+    )
+    date_signature = models.DateField("date de signature", null=True, blank=True, validators=[validate_pacte_date])
     history = HistoricalRecords()
 
     objects = SignataireQuerySet.as_manager()
@@ -165,7 +170,7 @@ class Volet(Versionne):
 
     contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="volets")
     numero = models.PositiveSmallIntegerField("numéro")
-    intitule = models.CharField("intitulé", max_length=200)
+    intitule = models.CharField("intitulé", max_length=200, validators=LINE)
     history = HistoricalRecords()
 
     objects = VoletQuerySet.as_manager()
@@ -201,11 +206,13 @@ class Avenant(Versionne):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="avenants")
     numero = models.PositiveSmallIntegerField("numéro")
-    objet = models.TextField("objet")
+    objet = models.TextField("objet", validators=TEXT)
     statut = models.CharField("statut", max_length=20, choices=StatutAvenant.choices, default=StatutAvenant.BROUILLON)
-    date_signature = models.DateField("date de signature", null=True, blank=True)
-    signataire_etat = models.CharField("signataire pour l'État", max_length=200, blank=True)
-    signataire_collectivite = models.CharField("signataire pour la collectivité", max_length=200, blank=True)
+    date_signature = models.DateField("date de signature", null=True, blank=True, validators=[validate_pacte_date])
+    signataire_etat = models.CharField("signataire pour l'État", max_length=200, blank=True, validators=LINE)
+    signataire_collectivite = models.CharField(
+        "signataire pour la collectivité", max_length=200, blank=True, validators=LINE
+    )
     document_signe = models.FileField("document signé", upload_to="avenants/signes/", blank=True)
     empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
     cree_le = models.DateTimeField("créé le", auto_now_add=True)
@@ -243,7 +250,7 @@ class ModificationAvenant(Versionne):
 
     avenant = models.ForeignKey(Avenant, on_delete=models.CASCADE, related_name="modifications")
     nature = models.CharField("nature", max_length=20, choices=NatureModification.choices)
-    libelle = models.CharField("libellé", max_length=300)
+    libelle = models.CharField("libellé", max_length=300, validators=LINE)
     cible = models.JSONField("cible", default=dict, help_text="Ce qui est modifié (clés naturelles).")
     avant = models.JSONField("avant", null=True, blank=True)
     apres = models.JSONField("après")
@@ -271,10 +278,10 @@ class Comite(Versionne):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="comites")
     type_comite = models.CharField("instance", max_length=20, choices=TypeComite.choices)
-    date = models.DateField("date")
-    lieu = models.CharField("lieu", max_length=200, blank=True)
-    participants = models.TextField("participants", blank=True)
-    decisions = models.TextField("décisions", blank=True)
+    date = models.DateField("date", validators=[validate_pacte_date])
+    lieu = models.CharField("lieu", max_length=200, blank=True, validators=LINE)
+    participants = models.TextField("participants", blank=True, validators=TEXT)
+    decisions = models.TextField("décisions", blank=True, validators=TEXT)
     history = HistoricalRecords()
 
     objects = ComiteQuerySet.as_manager()

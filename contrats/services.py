@@ -34,6 +34,7 @@ from contrats.models import (
 from pacte import hooks
 from pacte.models import Axe, Collectivite, Organisation
 from pacte.services import delete_validated, save_validated
+from pacte.validators import normalize_identifier
 from pacte.workflow import check_transition
 
 
@@ -133,7 +134,7 @@ def contrat_create(
         type_contrat=type_contrat,
         date_debut=date_debut,
         date_fin=date_fin,
-        reference=reference
+        reference=normalize_identifier(reference)
         or reference_par_defaut(type_contrat=type_contrat, annee=date_debut.year, collectivite=collectivite),
         titre=titre or regle.titre_defaut,
     )

@@ -15,6 +15,7 @@ from contrats.models import Contrat, Volet
 from financement.enums import DecisionReliquat, NatureVersement, StatutRapport, TypeFinanceur
 from pacte.models import Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
+from pacte.validators import TEXT, validate_amount, validate_ej, validate_pacte_date, validate_year
 
 
 def _montant(verbose_name: str, **kwargs) -> models.DecimalField:
@@ -90,7 +91,7 @@ class LigneFinancement(Versionne):
     """One funder's money for one action and one year: planned, committed, spent."""
 
     fiche = models.ForeignKey(FicheAction, on_delete=models.CASCADE, related_name="financements")
-    annee = models.PositiveSmallIntegerField("année")
+    annee = models.PositiveSmallIntegerField("année", validators=[validate_year])
     type_financeur = models.CharField("financeur", max_length=20, choices=TypeFinanceur.choices)
     financeur = models.ForeignKey(
         Organisation,
@@ -101,9 +102,9 @@ class LigneFinancement(Versionne):
         verbose_name="autre financeur",
         help_text="Pour un autre financeur seulement (CAF, ARS, France Travail, commune…).",
     )
-    prevu = _montant("prévu", default=Decimal("0.00"))
-    engage = _montant("engagé", null=True, blank=True)
-    realise = _montant("réalisé", null=True, blank=True)
+    prevu = _montant("prévu", default=Decimal("0.00"), validators=[validate_amount])
+    engage = _montant("engagé", null=True, blank=True, validators=[validate_amount])
+    realise = _montant("réalisé", null=True, blank=True, validators=[validate_amount])
     history = HistoricalRecords()
 
     objects = LigneFinancementQuerySet.as_manager()
@@ -167,8 +168,8 @@ class Plafond(Versionne):
         related_name="plafonds",
         help_text="Pour un CDIE : chaque volet a son enveloppe, sans fongibilité.",
     )
-    annee = models.PositiveSmallIntegerField("année")
-    montant = _montant("montant maximal de l'État")
+    annee = models.PositiveSmallIntegerField("année", validators=[validate_year])
+    montant = _montant("montant maximal de l'État", validators=[validate_amount])
     history = HistoricalRecords()
 
     objects = PlafondQuerySet.as_manager()
@@ -210,14 +211,20 @@ class Versement(Versionne):
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="versements")
-    annee = models.PositiveSmallIntegerField("exercice")
+    annee = models.PositiveSmallIntegerField("exercice", validators=[validate_year])
     nature = models.CharField("nature", max_length=20, choices=NatureVersement.choices)
-    montant = _montant("montant")
+    montant = _montant("montant", validators=[validate_amount])
     numero_ej = models.CharField(
-        "n° d'engagement juridique (Chorus)", max_length=10, blank=True, help_text="10 chiffres."
+        "n° d'engagement juridique (Chorus)",
+        max_length=10,
+        blank=True,
+        help_text="10 chiffres.",
+        validators=[validate_ej],
     )
-    date_engagement = models.DateField("date d'engagement", null=True, blank=True)
-    date_versement = models.DateField("date de versement", null=True, blank=True, help_text="Vide : à venir.")
+    date_engagement = models.DateField("date d'engagement", null=True, blank=True, validators=[validate_pacte_date])
+    date_versement = models.DateField(
+        "date de versement", null=True, blank=True, help_text="Vide : à venir.", validators=[validate_pacte_date]
+    )
     history = HistoricalRecords()
 
     objects = VersementQuerySet.as_manager()
@@ -251,7 +258,7 @@ class Reliquat(Versionne):
     """What the State paid for a year and the collectivité did not spend, and what is done with it."""
 
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="reliquats")
-    annee = models.PositiveSmallIntegerField("exercice")
+    annee = models.PositiveSmallIntegerField("exercice", validators=[validate_year])
     verse = _montant("versé par l'État")
     realise_etat = _montant("réalisé sur la part de l'État")
     montant = _montant("reliquat")
@@ -265,7 +272,7 @@ class Reliquat(Versionne):
         related_name="+",
         verbose_name="décidé par",
     )
-    commentaire = models.TextField("commentaire", blank=True)
+    commentaire = models.TextField("commentaire", blank=True, validators=TEXT)
     history = HistoricalRecords()
 
     objects = ReliquatQuerySet.as_manager()
@@ -305,11 +312,11 @@ class RapportAnnuel(Versionne):
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="rapports")
-    annee = models.PositiveSmallIntegerField("exercice")
+    annee = models.PositiveSmallIntegerField("exercice", validators=[validate_year])
     statut = models.CharField("statut", max_length=20, choices=StatutRapport.choices, default=StatutRapport.BROUILLON)
     date_limite = models.DateField("à rendre au plus tard le")
-    synthese = models.TextField("synthèse de l'exécution", blank=True)
-    observations_ddets = models.TextField("observations de la DDETS", blank=True)
+    synthese = models.TextField("synthèse de l'exécution", blank=True, validators=TEXT)
+    observations_ddets = models.TextField("observations de la DDETS", blank=True, validators=TEXT)
     transmis_le = models.DateField("transmis le", null=True, blank=True)
     valide_le = models.DateField("validé le", null=True, blank=True)
     history = HistoricalRecords()

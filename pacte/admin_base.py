@@ -26,13 +26,17 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from pacte import perms
+from pacte.forms import decimal_formfield
 from pacte.money import format_euros
 from pacte.perimeters import Niveau, perimetre_of
 from pacte.services import conflict_message
@@ -252,8 +256,10 @@ class PerimetreMixin:
             queryset = self.choices_for(db_field, request)
             if queryset is not None:
                 kwargs["queryset"] = queryset
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = CachedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        return cache_choices(field, request, (type(self).__name__, db_field.name))
+        return cache_choices(field, request, (type(self).__name__, db_field.name), rows=page_rows(self, request, db_field))
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.DecimalField) and not db_field.choices:
@@ -261,31 +267,100 @@ class PerimetreMixin:
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-def decimal_formfield(db_field, **kwargs):
-    """French numbers in every decimal field (``12,5``, ``1 000,00 €``); see :mod:`pacte.forms`."""
-    from pacte import forms as pacte_forms
+class PageChoices:
+    """What one foreign key of a page reads from the database during one request, for all its rows.
 
-    if hasattr(pacte_forms, "decimal_formfield"):
-        return pacte_forms.decimal_formfield(db_field, **kwargs)
-    return db_field.formfield(**kwargs)
+    ``options`` are the select's options, read once. ``objects`` are the related objects already read,
+    by the string of their key (``None``: not among the choices); ``rows`` is a queryset of the values
+    the page's inline rows hold, read with the first lookup so that every row finds its object there.
+    """
+
+    def __init__(self, rows=None):
+        self.options = None
+        self.objects: dict[str, models.Model | None] = {}
+        self.rows = rows
+
+    def lookup(self, field, values) -> dict:
+        """The objects among ``field``'s choices whose key is in ``values`` (strings), one query at most."""
+        key = field.to_field_name or "pk"
+        if self.rows is not None:
+            rows, self.rows = self.rows, None
+            self._read(field, key, field.queryset.filter(**{f"{key}__in": rows}))
+        missing = {value for value in values if value not in self.objects}
+        if missing:
+            self._read(field, key, field.queryset.filter(**{f"{key}__in": missing}))
+            for value in missing:
+                self.objects.setdefault(value, None)
+        return {value: self.objects[value] for value in values if self.objects[value] is not None}
+
+    def _read(self, field, key, queryset) -> None:
+        for obj in queryset:
+            self.objects[str(getattr(obj, key))] = obj
 
 
-def cache_choices(field, request, key):
-    """A select's options are read once per request, however many inline rows show them.
+def page_rows(model_admin, request, db_field):
+    """The values of ``db_field`` in the rows an inline shows on its parent's page; ``None`` elsewhere."""
+    parent = getattr(request, "pacte_objet", None)
+    if not isinstance(model_admin, InlineModelAdmin) or not isinstance(parent, model_admin.parent_model):
+        return None
+    if parent.pk is None:
+        return None
+    try:
+        fk = _get_foreign_key(model_admin.parent_model, model_admin.model, fk_name=model_admin.fk_name)
+    except ValueError:
+        return None
+    return model_admin.get_queryset(request).filter(**{fk.name: parent}).values(db_field.attname)
 
-    A ``ModelChoiceField`` runs its query each time a row renders it; an autocomplete widget runs one
-    per row for the selected value. Both read here from one list per request and field.
+
+class CachedAutocompleteSelect(AutocompleteSelect):
+    """An autocomplete whose selected option is read from the page's :class:`PageChoices`.
+
+    Django's widget reads the selected object once per row; here the first row reads those of every
+    row in one query, within the field's choices (the user's perimeter) like Django's.
+    """
+
+    pacte_choices: PageChoices | None = None
+
+    def optgroups(self, name, value, attr=None):
+        choices = self.pacte_choices
+        field = self.choices.field
+        if choices is None:
+            return super().optgroups(name, value, attr)
+        default = (None, [], 0)
+        selected_choices = {str(v) for v in value if str(v) not in field.empty_values}
+        if not self.is_required and not self.allow_multiple_selected:
+            default[1].append(self.create_option(name, "", "", False, 0))
+        has_selected = False
+        for option_value, obj in sorted(choices.lookup(field, selected_choices).items()):
+            selected = option_value in value and (has_selected is False or self.allow_multiple_selected)
+            has_selected |= selected
+            label = field.label_from_instance(obj)
+            default[1].append(self.create_option(name, option_value, label, selected_choices, len(default[1])))
+        return [default]
+
+
+def cache_choices(field, request, key, rows=None):
+    """A foreign key's choices are read once per request, however many inline rows show or post them.
+
+    A ``ModelChoiceField`` runs its query each time a row renders it, an autocomplete widget one per
+    row for the selected value, and posting a page one per row to find the chosen object. All three
+    read here from one :class:`PageChoices` per request and field, shared by the copies of the field
+    that each row's form makes. ``rows`` (see :func:`page_rows`) lets the first row read the objects
+    of every row at once. The choices stay the field's queryset (the admin's ``choices_for``).
     """
     if field is None or not isinstance(field, forms.ModelChoiceField):
         return field
     cache = request.__dict__.setdefault("_pacte_choices", {})
+    if key not in cache:
+        cache[key] = PageChoices(rows)
+    choices = cache[key]
     base = field.iterator
 
     class CachedIterator(base):
         def _all(self):
-            if key not in cache:
-                cache[key] = list(base.__iter__(self))
-            return cache[key]
+            if choices.options is None:
+                choices.options = list(base.__iter__(self))
+            return choices.options
 
         def __iter__(self):
             return iter(self._all())
@@ -297,8 +372,34 @@ def cache_choices(field, request, key):
             return bool(self._all())
 
     field.iterator = CachedIterator
+    field.__class__ = _cached_field_class(type(field))
+    field.pacte_choices = choices
     field.widget.choices = field.choices
+    if isinstance(field.widget, CachedAutocompleteSelect):
+        field.widget.pacte_choices = choices
     return field
+
+
+_CACHED_FIELD_CLASSES: dict[type, type] = {}
+
+
+def _cached_field_class(field_class: type) -> type:
+    """``field_class`` whose ``to_python`` finds the posted object in the page's :class:`PageChoices`."""
+    if getattr(field_class, "pacte_cached", False):
+        return field_class
+    if field_class not in _CACHED_FIELD_CLASSES:
+
+        def to_python(self, value):
+            if isinstance(value, int | str) and value not in self.empty_values:
+                found = self.pacte_choices.lookup(self, {str(value)}).get(str(value))
+                if found is not None:
+                    return found
+            return field_class.to_python(self, value)
+
+        _CACHED_FIELD_CLASSES[field_class] = type(
+            field_class.__name__, (field_class,), {"to_python": to_python, "pacte_cached": True}
+        )
+    return _CACHED_FIELD_CLASSES[field_class]
 
 
 def _drop_hidden_unless_listed(form_class, fields) -> None:
@@ -483,3 +584,88 @@ def register_inline(model_admin_class, inline_class) -> None:
 
 def euros_display(value) -> str:
     return "" if value is None else format_euros(value)
+
+
+# --- Confirmation of irreversible actions -------------------------------------------------------------
+
+
+def confirmation_text_field(
+    model_field, *, label: str = "", required: bool = False, required_message: str = "", help_text: str = ""
+):
+    """The free text a confirmation page asks (motif, comment, observations) for ``model_field``, where the
+    service stores it: checked by that field's own validators (length, characters), so that bad input is
+    refused on the page, in French, before anything runs."""
+    from pacte.validators import validate_text
+
+    error_messages = {"required": required_message} if required_message else {}
+    return forms.CharField(
+        label=label or str(model_field.verbose_name).capitalize(),
+        required=required,
+        validators=[validate_text, *(v for v in model_field.validators if v is not validate_text)],
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text=help_text,
+        error_messages=error_messages,
+    )
+
+
+class ConfirmationForm(forms.Form):
+    """What a confirmation page asks besides "Confirmer": nothing by default; subclasses add the motif,
+    the date or the comment the service takes. ``action``, ``post``, ``index``, ``select_across`` and
+    ``_selected_action`` are the changelist's own names: no field may use them."""
+
+
+def confirm_action(
+    model_admin,
+    request,
+    queryset,
+    *,
+    action: str,
+    title: str,
+    consequences: list[str],
+    apply,
+    success: str,
+    form_class: type[forms.Form] = ConfirmationForm,
+    initial=None,
+    describe=str,
+):
+    """An admin action that cannot be undone goes through a page that says what will happen.
+
+    The idiom of Django's ``delete_selected``: the changelist's POST shows the selected objects, the
+    ``consequences`` (French sentences) and ``form_class``; that page posts back the same ``action``
+    with the same ``_selected_action`` and ``post=yes``. With a valid form, ``apply(obj, cleaned_data)``
+    runs for each object through :meth:`ScopedAdmin.run_service` (a service's refusal becomes a
+    message, the other objects go on) and ``None`` sends the user back to the changelist. An invalid
+    form shows the page again with its errors, and nothing is written.
+
+    ``queryset`` is what the admin passes to the action, already read through ``for_user``; the
+    action's ``permissions`` decide who is offered it. ``initial(objects)`` gives the form's initial
+    values, ``describe(obj)`` the line that names an object on the page.
+    """
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.template.response import TemplateResponse
+
+    objects = list(queryset)
+    if not objects:
+        messages.warning(request, "Aucun des éléments sélectionnés ne peut être traité.")
+        return None
+    confirmed = request.POST.get("post") == "yes"
+    form = form_class(data=request.POST if confirmed else None, initial=initial(objects) if initial else None)
+    if confirmed and form.is_valid():
+        model_admin.run_service(request, objects, lambda obj: apply(obj, form.cleaned_data), success)
+        return None
+    opts = model_admin.model._meta
+    request.current_app = model_admin.admin_site.name
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "opts": opts,
+        "action": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "objects": [(obj.pk, describe(obj)) for obj in objects],
+        "consequences": consequences,
+        "form": form,
+        "changelist_url": request.get_full_path(),
+        "media": model_admin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/pacte/confirmation.html", context)

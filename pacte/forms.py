@@ -126,11 +126,13 @@ class MontantField(DecimalFrField):
 
 
 def decimal_formfield(db_field, **kwargs) -> forms.Field:
-    """The form field for a model ``DecimalField``: a ``MontantField`` for amounts (14 digits, 2 decimals),
-    otherwise a ``DecimalFrField``.
+    """The form field for a model ``DecimalField``: a ``MontantField`` for amounts in euros (the fields
+    checked by ``validate_amount``), otherwise a ``DecimalFrField`` (indicator values, rates, ETP).
 
     Built by the model field itself, so ``blank`` (required or not), the verbose name, help text,
     default, ``max_digits`` and ``decimal_places`` are those of the model; ``kwargs`` override them.
     """
-    form_class = MontantField if (db_field.decimal_places == 2 and db_field.max_digits == 14) else DecimalFrField
+    from pacte.validators import validate_amount
+
+    form_class = MontantField if validate_amount in db_field.validators else DecimalFrField
     return db_field.formfield(**{"form_class": form_class, **kwargs})

@@ -8,6 +8,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from pacte.enums import NatureCollectivite, Role, TypeOrganisation
+from pacte.validators import IDENTIFIER, LINE, validate_siret
 
 
 class Versionne(models.Model):
@@ -21,8 +22,8 @@ class Versionne(models.Model):
 
 
 class Region(Versionne):
-    code = models.CharField("code INSEE", max_length=3, unique=True)
-    nom = models.CharField("nom", max_length=100)
+    code = models.CharField("code INSEE", max_length=3, unique=True, validators=IDENTIFIER)
+    nom = models.CharField("nom", max_length=100, validators=LINE)
     history = HistoricalRecords()
 
     class Meta:
@@ -35,8 +36,8 @@ class Region(Versionne):
 
 
 class Departement(Versionne):
-    code = models.CharField("code INSEE", max_length=3, unique=True)
-    nom = models.CharField("nom", max_length=100)
+    code = models.CharField("code INSEE", max_length=3, unique=True, validators=IDENTIFIER)
+    nom = models.CharField("nom", max_length=100, validators=LINE)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="departements", verbose_name="région")
     history = HistoricalRecords()
 
@@ -52,8 +53,10 @@ class Departement(Versionne):
 class Collectivite(Versionne):
     """The party that signs with the State: a département's council, a métropole, a special collectivité."""
 
-    code = models.CharField("code", max_length=20, unique=True, help_text="Clé courte stable, ex. D05, M-ROU.")
-    nom = models.CharField("nom", max_length=200)
+    code = models.CharField(
+        "code", max_length=20, unique=True, help_text="Clé courte stable, ex. D05, M-ROU.", validators=IDENTIFIER
+    )
+    nom = models.CharField("nom", max_length=200, validators=LINE)
     nature = models.CharField("nature", max_length=40, choices=NatureCollectivite.choices)
     departements = models.ManyToManyField(Departement, related_name="collectivites", verbose_name="départements")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="collectivites", verbose_name="région")
@@ -83,8 +86,8 @@ class Collectivite(Versionne):
 
 class Axe(Versionne):
     numero = models.PositiveSmallIntegerField("numéro", unique=True)
-    intitule = models.CharField("intitulé", max_length=200)
-    intitule_court = models.CharField("intitulé court", max_length=60)
+    intitule = models.CharField("intitulé", max_length=200, validators=LINE)
+    intitule_court = models.CharField("intitulé court", max_length=60, validators=LINE)
     history = HistoricalRecords()
 
     class Meta:
@@ -97,9 +100,9 @@ class Axe(Versionne):
 
 
 class Mesure(Versionne):
-    code = models.CharField("code", max_length=10, unique=True)
+    code = models.CharField("code", max_length=10, unique=True, validators=IDENTIFIER)
     axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="mesures", verbose_name="axe")
-    intitule = models.CharField("intitulé", max_length=300)
+    intitule = models.CharField("intitulé", max_length=300, validators=LINE)
     active = models.BooleanField("active", default=True, help_text="Une mesure inactive n'est plus proposée.")
     history = HistoricalRecords()
 
@@ -122,7 +125,7 @@ class OrganisationQuerySet(models.QuerySet):
 class Organisation(Versionne):
     """A service or body whose agents use the application, or a partner that carries or funds actions."""
 
-    nom = models.CharField("nom", max_length=200)
+    nom = models.CharField("nom", max_length=200, validators=LINE)
     type = models.CharField("type", max_length=30, choices=TypeOrganisation.choices)
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="région"
@@ -143,7 +146,7 @@ class Organisation(Versionne):
         related_name="organisations",
         verbose_name="collectivité",
     )
-    siret = models.CharField("SIRET", max_length=14, blank=True)
+    siret = models.CharField("SIRET", max_length=14, blank=True, validators=[validate_siret])
     history = HistoricalRecords()
 
     objects = OrganisationQuerySet.as_manager()

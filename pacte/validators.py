@@ -182,3 +182,28 @@ def validate_amount(value) -> None:
             code="amount_max",
             params={"amount": f"{format_decimal(value, places)}{NBSP}€", "max": format_euros(maximum)},
         )
+
+
+#: Free text (descriptions, diagnostics, motifs) is capped: a paragraph, not a file.
+TEXT_MAX_LENGTH = 10_000
+
+
+def validate_text_length(value) -> None:
+    if value and len(value) > TEXT_MAX_LENGTH:
+        raise ValidationError(
+            "Ce texte fait %(length)s caractères ; il en compte %(max)s au plus.",
+            code="text_too_long",
+            params={"length": f"{len(value):,}".replace(",", NBSP), "max": f"{TEXT_MAX_LENGTH:,}".replace(",", NBSP)},
+        )
+
+
+#: The validators of each kind of field, for the models' declarations.
+TEXT = [validate_text, validate_text_length]
+LINE = [validate_line]
+IDENTIFIER = [validate_identifier]
+
+
+def validate_ej(value) -> None:
+    """A Chorus legal commitment number (engagement juridique): 10 ASCII digits."""
+    if value and not re.fullmatch(r"[0-9]{10}", value):
+        raise ValidationError("Le numéro d'engagement juridique Chorus compte 10 chiffres.", code="ej")

@@ -597,7 +597,7 @@ def test_un_versement_porte_sur_un_contrat_signe(client, editeur, contrat_05, si
         client.post(url(Versement, "add"), {**data, "contrat": contrat_05.pk})
     )
     response = client.post(url(Versement, "add"), {**data, "contrat": signe_05.pk, "annee": 2031})
-    assert "2031 est hors de la période du contrat" in errors(response)
+    assert "L'année 2031 est hors de la période du Pacte (2024-2027)." in errors(response)
     assert client.post(url(Versement, "add"), {**data, "contrat": signe_05.pk}).status_code == 302
     assert Versement.objects.get().contrat == signe_05
 

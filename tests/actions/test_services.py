@@ -114,7 +114,7 @@ FICHE_CASES = [
             code,
             ("code", f"Le code « {code} » doit avoir la forme A<axe>-<numéro>, par exemple A1-03."),
         )
-        for code in ("B1-01", "A1-1", "A1-0001", "a1-01", "A5-01", "A1_01", "A1-01 ", "A1-01\n", " A1-01")
+        for code in ("B1-01", "A1-1", "A1-0001", "A5-01", "A1_01", "A1-٠١", "A1-０1")
     ),
     ("code-of-another-axis", {}, "A3-01", ("code", "Le code « A3-01 » ne correspond pas à l'axe 1.")),
     (
@@ -263,6 +263,22 @@ def test_next_code_counts_abandoned_fiches():
     contrat = contrat_cls()
     FicheActionFactory(contrat=contrat, code="A1-01", statut=StatutFiche.ABANDONNEE)
     assert fiche_create(contrat=contrat, **champs()).code == "A1-02"
+
+
+@pytest.mark.parametrize("typed", ["a1-01", " A1-01", "A1-01 ", "A1-01\n", "\ta1-01 "])
+def test_fiche_code_is_trimmed_and_upper_cased(typed):
+    fiche = fiche_create(contrat=contrat_cls(), code=typed, **champs())
+    fiche.refresh_from_db()
+    assert fiche.code == "A1-01"
+
+
+@pytest.mark.parametrize("typed", ["A1\n-01", "A1-0\u202e1", "A1-01\x00"])
+def test_fiche_code_with_a_control_character_inside_is_refused(typed):
+    contrat = contrat_cls()
+    with pytest.raises(ValidationError) as exc:
+        fiche_create(contrat=contrat, code=typed, **champs())
+    assert "code" in exc.value.message_dict
+    assert not FicheAction.objects.filter(contrat=contrat).exists()
 
 
 def test_fiche_create_numbers_in_sequence():

@@ -248,7 +248,7 @@ def test_contrat_create_defaults(code, type_contrat, reference, titre):
     [
         pytest.param(date(2024, 1, 1), date(2024, 1, 2), True, id="one-day"),
         pytest.param(date(2024, 1, 1), date(2024, 1, 1), False, id="same-day"),
-        pytest.param(date(2024, 1, 1), date(2023, 12, 31), False, id="reversed"),
+        pytest.param(date(2025, 1, 1), date(2024, 12, 31), False, id="reversed"),
     ],
 )
 def test_contrat_dates_ordered(debut, fin, ok):
@@ -683,7 +683,7 @@ ECRITURES_CONTRACTUELLES = {
     "indicateur_set_cible_new_year": lambda m: indicateur_set_cible(indicateur=m.indicateur, annee=2025, cible=D("1")),
     "volet_create": lambda m: volet_create(contrat=m.contrat, numero=1, intitule="Pilotage de la réforme"),
     "contrat_update_titre": lambda m: contrat_update(contrat=m.contrat, titre="Nouveau titre"),
-    "contrat_update_dates": lambda m: contrat_update(contrat=m.contrat, date_fin=date(2028, 12, 31)),
+    "contrat_update_dates": lambda m: contrat_update(contrat=m.contrat, date_fin=date(2027, 12, 31)),
     "contrat_update_axes": lambda m: contrat_update(contrat=m.contrat, axes=[axe(1), axe(2)]),
     "signataire_set": lambda m: signataire_set(
         contrat=m.contrat, partie=PartieSignataire.ETAT, nom="C. Préfète", qualite="Préfète", date_signature=SIGNE_LE

@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from financement.models import LigneFinancement
 from pacte.forms import DecimalFrField, DecimalFrInput, MontantField, decimal_formfield
+from pacte.validators import validate_amount
 
 NBSP = "\xa0"
 
@@ -273,10 +274,17 @@ def test_widget_format_value(places, value, shown):
     ("db_field", "form_class", "required", "max_digits", "decimal_places"),
     [
         pytest.param(
-            models.DecimalField("montant", max_digits=14, decimal_places=2), MontantField, True, 14, 2, id="amount"
+            models.DecimalField("montant", max_digits=14, decimal_places=2, validators=[validate_amount]),
+            MontantField,
+            True,
+            14,
+            2,
+            id="amount",
         ),
         pytest.param(
-            models.DecimalField("engagé", max_digits=14, decimal_places=2, null=True, blank=True),
+            models.DecimalField(
+                "engagé", max_digits=14, decimal_places=2, null=True, blank=True, validators=[validate_amount]
+            ),
             MontantField,
             False,
             14,
@@ -284,7 +292,7 @@ def test_widget_format_value(places, value, shown):
             id="amount-blank",
         ),
         pytest.param(
-            models.DecimalField("montant", max_digits=14, decimal_places=2, null=True),
+            models.DecimalField("montant", max_digits=14, decimal_places=2, null=True, validators=[validate_amount]),
             MontantField,
             True,
             14,
@@ -304,6 +312,14 @@ def test_widget_format_value(places, value, shown):
         ),
         pytest.param(
             models.DecimalField("grand", max_digits=16, decimal_places=2), DecimalFrField, True, 16, 2, id="16-digits"
+        ),
+        pytest.param(
+            models.DecimalField("cible", max_digits=14, decimal_places=2, null=True, blank=True),
+            DecimalFrField,
+            False,
+            14,
+            2,
+            id="indicator-value-not-an-amount",
         ),
     ],
 )
@@ -330,7 +346,7 @@ def test_decimal_formfield_keeps_help_text_default_and_limits():
 
 
 def test_decimal_formfield_kwargs_win():
-    db_field = models.DecimalField("montant", max_digits=14, decimal_places=2)
+    db_field = models.DecimalField("montant", max_digits=14, decimal_places=2, validators=[validate_amount])
     field = decimal_formfield(db_field, required=False, label="Autre libellé", max_value=Decimal("10"))
     assert (field.required, field.label, field.max_value) == (False, "Autre libellé", Decimal("10"))
     assert _errors(field, "10,01") == ["Saisissez un montant inférieur ou égal à 10,00\xa0€."]
