@@ -111,6 +111,10 @@ def fiche_delete(*, fiche: FicheAction, by=None, version: int | None = None) -> 
     delete_validated(fiche, by=by, version=version)
 
 
+# What validating a fiche checks, lent by financement: parity of its planned amounts, every year.
+CONTROLES_VALIDATION = ("financement.checks.parite_fiche",)
+
+
 @transaction.atomic
 def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
     """Moves a fiche along ``TRANSITIONS_FICHE``. Validation runs the blocking checks (parity)."""
@@ -126,7 +130,7 @@ def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
     if (fiche.statut, to) in RETOURS_INTERDITS_APRES_SIGNATURE:
         ensure_modifiable(fiche.contrat)
     if to == StatutFiche.VALIDEE:
-        errors = hooks.run_checks(hooks.FICHE_VALIDATION, fiche)
+        errors = hooks.run_checks(hooks.FICHE_VALIDATION, fiche, expected=CONTROLES_VALIDATION)
         if errors:
             raise ValidationError([f"La fiche {fiche.code} ne peut pas être validée :", *errors])
     fiche.statut = to

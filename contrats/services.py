@@ -219,9 +219,16 @@ def volet_delete(*, volet: Volet, by=None, version: int | None = None) -> None:
     delete_validated(volet, by=by, version=version)
 
 
+# What signing a contract (and an avenant, and "prêt pour signature") checks, lent by the higher apps.
+CONTROLES_SIGNATURE = (
+    "actions.checks.fiches_signables",  # every active fiche validated and consistent; métropole: every axis
+    "financement.checks.parite_et_plafonds",  # parity per action and year; annual ceilings
+)
+
+
 def signature_errors(contrat: Contrat) -> list[str]:
     """Everything that prevents the contract from being signed (checks of every app)."""
-    return hooks.run_checks(hooks.CONTRAT_SIGNATURE, contrat)
+    return hooks.run_checks(hooks.CONTRAT_SIGNATURE, contrat, expected=CONTROLES_SIGNATURE)
 
 
 def _raise_if(errors: list[str], intro: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from django.core.exceptions import ImproperlyConfigured
+
 _checks: dict[str, list[Callable[[object], list[str]]]] = defaultdict(list)
 _appliers: dict[str, Callable] = {}
 
@@ -28,10 +30,23 @@ def register_check(event: str):
     return decorator
 
 
-def run_checks(event: str, obj) -> list[str]:
+def _name(fn) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def run_checks(event: str, obj, *, expected: tuple[str, ...]) -> list[str]:
+    """Runs the checks of ``event``, which must be exactly ``expected`` (dotted names, listed where the
+    workflow runs so a reader sees them). A missing one fails closed: nothing is signed or validated
+    without every rule (e.g. if an app were not installed)."""
+    registered = {_name(fn): fn for fn in _checks[event]}
+    missing = [name for name in expected if name not in registered]
+    if missing:
+        raise ImproperlyConfigured(
+            f"Contrôles manquants pour « {event} » : {', '.join(missing)}. Rien n'est enregistré sans eux."
+        )
     errors: list[str] = []
-    for check in _checks[event]:
-        errors.extend(check(obj))
+    for name in expected:
+        errors.extend(registered[name](obj))
     return errors
 
 
