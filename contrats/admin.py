@@ -12,10 +12,12 @@ from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.utils import timezone
 
 from contrats.enums import (
     STATUTS_AVENANT_POSSIBLE,
     STATUTS_FIGES,
+    TRANSITIONS_CONTRAT,
     StatutAvenant,
     StatutContrat,
 )
@@ -43,12 +45,15 @@ from contrats.services import (
     volet_save,
 )
 from pacte.admin_base import (
+    ConfirmationForm,
     HistoryAdmin,
     ReadOnlyInline,
     ScopedInline,
     ServiceForm,
     adopt,
     changed_fields,
+    confirm_action,
+    confirmation_text_field,
     version_of,
 )
 from pacte.perimeters import perimetre_of
@@ -293,12 +298,71 @@ class ContratAdmin(HistoryAdmin):
 
     # --- Workflow, through the services -------------------------------------------------------------
 
-    def _transition(self, request, queryset, to: str, success: str, motif: bool = False) -> None:
-        self.run_service(
+    def _transition(self, request, queryset, to: str, success: str) -> None:
+        self.run_service(request, queryset, lambda c: contrat_transition(contrat=c, to=to, by=request.user), success)
+
+    # Closing, terminating and signing cannot be undone: they go through a confirmation page
+    # (pacte.admin_base.confirm_action) that states the consequences and asks what the service needs.
+
+    class ClotureForm(ConfirmationForm):
+        motif = confirmation_text_field(
+            Contrat._meta.get_field("motif_fin"),
+            label="Motif de la clôture",
+            help_text="Facultatif. Enregistré sur le contrat (champ « motif de clôture ou de résiliation »).",
+        )
+
+    class ResiliationForm(ConfirmationForm):
+        motif = confirmation_text_field(
+            Contrat._meta.get_field("motif_fin"),
+            label="Motif de la résiliation",
+            required=True,
+            required_message="Indiquez le motif de la résiliation.",
+            help_text="Obligatoire. Enregistré sur le contrat (champ « motif de clôture ou de résiliation »).",
+        )
+
+    class SignatureForm(ConfirmationForm):
+        date_signature = forms.DateField(
+            label="Date de signature",
+            required=False,
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            help_text="Laissée vide : la date de la dernière signature de chaque contrat.",
+            error_messages={"invalid": "Saisissez une date valide (ex. 15/03/2025)."},
+        )
+
+        def clean_date_signature(self):
+            # The service refuses it too; said here, the page is shown again instead of a message per contract.
+            value = self.cleaned_data["date_signature"]
+            if value is not None and value > timezone.localdate():
+                raise ValidationError("La date de signature ne peut pas être dans le futur.")
+            return value
+
+    @staticmethod
+    def _decrit(contrat) -> str:
+        return f"{contrat.reference} – {contrat.titre} ({contrat.collectivite}, {contrat.get_statut_display().lower()})"
+
+    @staticmethod
+    def _depuis(to: str) -> str:
+        """The statuses a contract may reach ``to`` from (``TRANSITIONS_CONTRAT``): « Signé » ou « En exécution »."""
+        return " ou ".join(
+            f"« {StatutContrat(s).label} »" for s, targets in TRANSITIONS_CONTRAT.items() if to in targets
+        )
+
+    @staticmethod
+    def _derniere_signature(contrat):
+        return max((s.date_signature for s in contrat.signataires.all() if s.date_signature), default=None)
+
+    def _fin(self, request, queryset, *, action: str, to: str, form_class, title: str, consequences, success: str):
+        return confirm_action(
+            self,
             request,
             queryset,
-            lambda c: contrat_transition(contrat=c, to=to, by=request.user, motif=c.motif_fin if motif else ""),
-            success,
+            action=action,
+            title=title,
+            consequences=consequences,
+            form_class=form_class,
+            apply=lambda c, data: contrat_transition(contrat=c, to=to, by=request.user, motif=data["motif"]),
+            success=success,
+            describe=self._decrit,
         )
 
     @admin.action(description="Passer en négociation", permissions=["prepare"])
@@ -313,27 +377,83 @@ class ContratAdmin(HistoryAdmin):
     def marquer_pret_pour_signature(self, request, queryset):
         self._transition(request, queryset, StatutContrat.PRET_SIGNATURE, "{n} contrat(s) prêt(s) pour signature.")
 
-    @admin.action(description="Enregistrer la signature (date de la dernière signature)", permissions=["sign"])
+    @admin.action(description="Enregistrer la signature…", permissions=["sign"])
     def enregistrer_signature(self, request, queryset):
-        def sign(contrat):
-            dates = [s.date_signature for s in contrat.signataires.all() if s.date_signature]
-            if not dates:
+        def sign(contrat, data):
+            signed_on = data["date_signature"] or self._derniere_signature(contrat)
+            if signed_on is None:
                 raise ValidationError("Aucun signataire n'a de date de signature.")
-            contrat_sign(contrat=contrat, signed_on=max(dates), by=request.user)
+            contrat_sign(contrat=contrat, signed_on=signed_on, by=request.user)
 
-        self.run_service(request, queryset.prefetch_related("signataires"), sign, "{n} contrat(s) signé(s).")
+        def decrit(contrat) -> str:
+            derniere = self._derniere_signature(contrat)
+            quand = f"dernière signature le {derniere:%d/%m/%Y}" if derniere else "aucune date de signature"
+            return f"{self._decrit(contrat)} – {quand}"
+
+        def initial(contrats) -> dict:
+            # One contract: its last signatory's date, to be checked; several: each its own (field left empty).
+            return {"date_signature": self._derniere_signature(contrats[0])} if len(contrats) == 1 else {}
+
+        return confirm_action(
+            self,
+            request,
+            queryset.prefetch_related("signataires"),
+            action="enregistrer_signature",
+            title="Enregistrer la signature",
+            consequences=[
+                "Le contrat passera au statut « Signé » à la date indiquée ci-dessous, après un dernier contrôle "
+                "(signataires de chaque partie, dates de signature, parité et enveloppes).",
+                "Ses données contractuelles (fiches actions, montants prévus, enveloppes, signataires) seront "
+                "figées : elles ne changeront plus que par un avenant.",
+                "La signature ne s'annule pas.",
+            ],
+            form_class=self.SignatureForm,
+            apply=sign,
+            success="{n} contrat(s) signé(s).",
+            initial=initial,
+            describe=decrit,
+        )
 
     @admin.action(description="Passer en exécution", permissions=["prepare"])
     def passer_en_execution(self, request, queryset):
         self._transition(request, queryset, StatutContrat.EN_EXECUTION, "{n} contrat(s) en exécution.")
 
-    @admin.action(description="Clore (motif de clôture du contrat)", permissions=["prepare"])
+    @admin.action(description="Clore…", permissions=["prepare"])
     def clore(self, request, queryset):
-        self._transition(request, queryset, StatutContrat.CLOS, "{n} contrat(s) clos.", motif=True)
+        return self._fin(
+            request,
+            queryset,
+            action="clore",
+            to=StatutContrat.CLOS,
+            form_class=self.ClotureForm,
+            title="Clore des contrats",
+            consequences=[
+                "Le contrat passera au statut « Clos ». Ce statut est définitif : le contrat ne changera plus de "
+                "statut et aucun avenant ne pourra plus y être ouvert.",
+                f"Seul un contrat {self._depuis(StatutContrat.CLOS)} peut être clos.",
+                "Le motif saisi ci-dessous est enregistré sur le contrat ; l'historique garde votre nom et la date.",
+            ],
+            success="{n} contrat(s) clos.",
+        )
 
-    @admin.action(description="Résilier (motif saisi sur le contrat)", permissions=["prepare"])
+    @admin.action(description="Résilier…", permissions=["prepare"])
     def resilier(self, request, queryset):
-        self._transition(request, queryset, StatutContrat.RESILIE, "{n} contrat(s) résilié(s).", motif=True)
+        return self._fin(
+            request,
+            queryset,
+            action="resilier",
+            to=StatutContrat.RESILIE,
+            form_class=self.ResiliationForm,
+            title="Résilier des contrats",
+            consequences=[
+                "Le contrat passera au statut « Résilié ». Ce statut est définitif : le contrat ne changera plus "
+                "de statut et aucun avenant ne pourra plus y être ouvert.",
+                f"Seul un contrat {self._depuis(StatutContrat.RESILIE)} peut être résilié.",
+                "Le motif de la résiliation est obligatoire ; il est enregistré sur le contrat et l'historique "
+                "garde votre nom et la date.",
+            ],
+            success="{n} contrat(s) résilié(s).",
+        )
 
 
 # --- Signatories, volets, committees on their own pages ------------------------------------------------

@@ -15,7 +15,7 @@ from actions.models import FicheAction
 from contrats.admin import ContratAdmin, contrats_modifiables
 from contrats.enums import STATUTS_FIGES
 from contrats.models import Contrat, Volet
-from financement.enums import DecisionReliquat, StatutRapport, TypeFinanceur
+from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, RegleCofinancement, Reliquat, Versement
 from financement.perms import can_edit_ligne
 from financement.services import (
@@ -33,9 +33,12 @@ from financement.services import (
     versement_save,
 )
 from pacte.admin_base import (
+    ConfirmationForm,
     HistoryAdmin,
     ScopedInline,
     ServiceForm,
+    confirm_action,
+    confirmation_text_field,
     euros_display,
     register_inline,
 )
@@ -338,21 +341,69 @@ class ReliquatAdmin(ContratFilsAdmin):
             "{n} reliquat(s) recalculé(s).",
         )
 
-    def _decide(self, request, queryset, decision: str) -> None:
-        self.run_service(
-            request,
-            queryset,
-            lambda r: reliquat_decide(reliquat=r, decision=decision, by=request.user, commentaire=r.commentaire),
-            "{n} décision(s) enregistrée(s).",
+    # A decision goes through a confirmation page (pacte.admin_base.confirm_action) with its comment.
+
+    class DecisionForm(ConfirmationForm):
+        commentaire = confirmation_text_field(
+            Reliquat._meta.get_field("commentaire"),
+            help_text="Facultatif. Laissé vide : le commentaire déjà enregistré sur le reliquat est gardé.",
         )
 
-    @admin.action(description="Décider : déduire du versement de l'année suivante", permissions=["payments"])
-    def decider_deduction(self, request, queryset):
-        self._decide(request, queryset, DecisionReliquat.DEDUCTION)
+    @staticmethod
+    def _decrit(reliquat) -> str:
+        actuelle = f" – décision actuelle : {reliquat.get_decision_display().lower()}" if reliquat.decision else ""
+        return f"{reliquat} ({reliquat.contrat.collectivite}) : {euros_display(reliquat.montant)}{actuelle}"
 
-    @admin.action(description="Décider : émettre un titre de reversement", permissions=["payments"])
+    def _decide(self, request, queryset, *, action: str, decision: str, title: str, consequences: list[str]):
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            action=action,
+            title=title,
+            consequences=[
+                *consequences,
+                "La décision est datée du jour et enregistrée à votre nom ; elle remplace une décision déjà prise "
+                "sur ce reliquat.",
+                "Si le reliquat est recalculé et que son montant change, la décision est effacée.",
+            ],
+            form_class=self.DecisionForm,
+            apply=lambda r, data: reliquat_decide(
+                reliquat=r, decision=decision, by=request.user, commentaire=data["commentaire"] or r.commentaire
+            ),
+            success="{n} décision(s) enregistrée(s).",
+            initial=lambda reliquats: {"commentaire": reliquats[0].commentaire} if len(reliquats) == 1 else {},
+            describe=self._decrit,
+        )
+
+    @admin.action(description="Décider : déduire du versement de l'année suivante…", permissions=["payments"])
+    def decider_deduction(self, request, queryset):
+        return self._decide(
+            request,
+            queryset,
+            action="decider_deduction",
+            decision=DecisionReliquat.DEDUCTION,
+            title="Déduire des reliquats du versement de l'année suivante",
+            consequences=[
+                "Le reliquat sera déduit du versement de l'État de l'exercice suivant.",
+                "Pour le dernier exercice du contrat, la déduction est impossible : le reliquat ne peut qu'être "
+                "reversé.",
+            ],
+        )
+
+    @admin.action(description="Décider : émettre un titre de reversement…", permissions=["payments"])
     def decider_reversement(self, request, queryset):
-        self._decide(request, queryset, DecisionReliquat.REVERSEMENT)
+        return self._decide(
+            request,
+            queryset,
+            action="decider_reversement",
+            decision=DecisionReliquat.REVERSEMENT,
+            title="Émettre un titre de reversement pour des reliquats",
+            consequences=[
+                "Le reliquat sera repris : un titre de reversement de son montant est à émettre à l'encontre du "
+                "bénéficiaire des versements.",
+            ],
+        )
 
 
 # --- Annual reports --------------------------------------------------------------------------------------
@@ -421,9 +472,40 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
     def transmettre(self, request, queryset):
         self._transition(request, queryset, StatutRapport.TRANSMIS, "{n} rapport(s) transmis.")
 
-    @admin.action(description="Valider", permissions=["prepare"])
+    class ValidationForm(ConfirmationForm):
+        observations = confirmation_text_field(
+            RapportAnnuel._meta.get_field("observations_ddets"),
+            help_text="Facultatives. Laissées vides : les observations déjà saisies sur le rapport sont gardées.",
+        )
+
+    @admin.action(description="Valider…", permissions=["prepare"])
     def valider(self, request, queryset):
-        self._transition(request, queryset, StatutRapport.VALIDE, "{n} rapport(s) validé(s).")
+        # Validating cannot be undone: a confirmation page (pacte.admin_base.confirm_action) says so.
+        depuis = " ou ".join(
+            f"« {StatutRapport(s).label} »"
+            for s, targets in TRANSITIONS_RAPPORT.items()
+            if StatutRapport.VALIDE in targets
+        )
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            action="valider",
+            title="Valider des rapports annuels d'exécution",
+            consequences=[
+                "Le rapport passera au statut « Validé ». Ce statut est définitif : la synthèse et les observations "
+                "de la DDETS ne se modifieront plus.",
+                "Le versement du solde de l'exercice peut alors être engagé, et le reliquat calculé.",
+                f"Seul un rapport {depuis} peut être validé.",
+            ],
+            form_class=self.ValidationForm,
+            apply=lambda r, data: rapport_transition(
+                rapport=r, to=StatutRapport.VALIDE, by=request.user, observations=data["observations"]
+            ),
+            success="{n} rapport(s) validé(s).",
+            initial=lambda rapports: {"observations": rapports[0].observations_ddets} if len(rapports) == 1 else {},
+            describe=lambda r: f"{r} ({r.contrat.collectivite}, {r.get_statut_display().lower()})",
+        )
 
     @admin.action(description="Renvoyer pour compléments (observations saisies)", permissions=["prepare"])
     def renvoyer(self, request, queryset):
