@@ -233,7 +233,7 @@ def valeur_indicateur_delete(*, valeur_indicateur: ValeurIndicateur, by=None, ve
 # --- Changes proposed by an avenant ------------------------------------------------------------------
 
 
-def avenant_modifier_fiche(*, avenant, fiche: FicheAction, by=None, **changes):
+def avenant_propose_fiche_change(*, avenant, fiche: FicheAction, by=None, **changes):
     """Proposes changes to a signed fiche's contractual content; applied when the avenant is signed."""
     from actions.checks import to_json
     from contrats.enums import NatureModification
@@ -254,7 +254,7 @@ def avenant_modifier_fiche(*, avenant, fiche: FicheAction, by=None, **changes):
     )
 
 
-def avenant_ajouter_fiche(*, avenant, code: str, by=None, **fields):
+def avenant_propose_fiche_add(*, avenant, code: str, by=None, **fields):
     """Proposes a new fiche; it is created (validated) when the avenant is signed."""
     from actions.checks import to_json
     from contrats.enums import NatureModification
@@ -278,7 +278,7 @@ def avenant_ajouter_fiche(*, avenant, code: str, by=None, **fields):
     )
 
 
-def avenant_modifier_cible(*, avenant, indicateur: Indicateur, annee: int, cible: Decimal | None, by=None):
+def avenant_propose_cible(*, avenant, indicateur: Indicateur, annee: int, cible: Decimal | None, by=None):
     """Proposes a new yearly target for an indicator."""
     from contrats.enums import NatureModification
     from contrats.services import modification_add

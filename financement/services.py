@@ -346,7 +346,7 @@ def regle_cofinancement_delete(*, regle_cofinancement, by=None, version: int | N
 # --- Money changes proposed by an avenant ------------------------------------------------------------
 
 
-def avenant_modifier_prevu(
+def avenant_propose_prevu(
     *,
     avenant: Avenant,
     fiche_code: str,
@@ -382,7 +382,7 @@ def avenant_modifier_prevu(
     )
 
 
-def avenant_modifier_plafond(*, avenant: Avenant, annee: int, montant, volet: Volet | None = None, by=None):
+def avenant_propose_plafond(*, avenant: Avenant, annee: int, montant, volet: Volet | None = None, by=None):
     """Proposes a new annual State ceiling for the contract (or one volet)."""
     _annee_du_contrat(avenant.contrat, annee)
     amount = _montant(montant, "montant")

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from actions.enums import NatureAction, StatutFiche
-from actions.services import avenant_modifier_fiche, fiche_create, fiche_transition
+from actions.services import avenant_propose_fiche_change, fiche_create, fiche_transition
 from contrats.enums import PartieSignataire, StatutAvenant, StatutContrat, TypeContrat
 from contrats.services import (
     avenant_create,
@@ -20,7 +20,7 @@ from contrats.services import (
 )
 from financement.enums import TypeFinanceur
 from financement.models import LigneFinancement
-from financement.services import avenant_modifier_prevu, ligne_financement_set, plafond_set
+from financement.services import avenant_propose_prevu, ligne_financement_set, plafond_set
 from tests.factories import OrganisationFactory, axe, collectivite
 
 pytestmark = pytest.mark.django_db
@@ -88,26 +88,26 @@ def test_un_contrat_de_la_redaction_a_l_avenant(editeur):
 
     avenant = avenant_create(contrat=contrat, objet="Annexe financière 2024", by=editeur)
     assert avenant.numero == 1
-    avenant_modifier_prevu(
+    avenant_propose_prevu(
         avenant=avenant, fiche_code="A1-01", annee=2024, type_financeur=TypeFinanceur.ETAT, montant=Decimal("70000")
     )
-    avenant_modifier_fiche(avenant=avenant, fiche=fiche, intitule="Bus des familles itinérant")
+    avenant_propose_fiche_change(avenant=avenant, fiche=fiche, intitule="Bus des familles itinérant")
     avenant_transition(avenant=avenant, to=StatutAvenant.PRET_SIGNATURE)
     with pytest.raises(ValidationError, match="dépasse celle du Département"):
         avenant_sign(avenant=avenant, signed_on=date(2024, 9, 1), signataire_etat="P", signataire_collectivite="C")
     etat = LigneFinancement.objects.get(fiche=fiche, annee=2024, type_financeur=TypeFinanceur.ETAT)
     assert etat.prevu == Decimal("60000.00")  # rolled back
     avenant_transition(avenant=avenant, to=StatutAvenant.BROUILLON)
-    avenant_modifier_prevu(
+    avenant_propose_prevu(
         avenant=avenant,
         fiche_code="A1-01",
         annee=2024,
         type_financeur=TypeFinanceur.COLLECTIVITE,
         montant=Decimal("70000"),
     )
-    from financement.services import avenant_modifier_plafond
+    from financement.services import avenant_propose_plafond
 
-    avenant_modifier_plafond(avenant=avenant, annee=2024, montant=Decimal("70000"))
+    avenant_propose_plafond(avenant=avenant, annee=2024, montant=Decimal("70000"))
     avenant_transition(avenant=avenant, to=StatutAvenant.PRET_SIGNATURE)
     avenant = avenant_sign(
         avenant=avenant, signed_on=date(2024, 9, 1), signataire_etat="P", signataire_collectivite="C"

@@ -17,9 +17,9 @@ from django.utils import timezone
 from actions.enums import NatureAction, StatutFiche
 from actions.models import FicheAction, Indicateur, ValeurIndicateur
 from actions.services import (
-    avenant_ajouter_fiche,
-    avenant_modifier_cible,
-    avenant_modifier_fiche,
+    avenant_propose_fiche_add,
+    avenant_propose_cible,
+    avenant_propose_fiche_change,
     fiche_create,
     fiche_transition,
     fiche_update,
@@ -57,8 +57,8 @@ from financement.enums import TypeFinanceur
 from financement.models import LigneFinancement, Plafond
 from financement.services import (
     alertes_realise,
-    avenant_modifier_plafond,
-    avenant_modifier_prevu,
+    avenant_propose_plafond,
+    avenant_propose_prevu,
     ligne_financement_set,
     plafond_set,
 )
@@ -803,7 +803,7 @@ def signer(avenant, signed_on=date(2024, 9, 1)) -> Avenant:
 
 
 def plafond_2024(avenant, montant="15000"):
-    return avenant_modifier_plafond(avenant=avenant, annee=2024, montant=D(montant))
+    return avenant_propose_plafond(avenant=avenant, annee=2024, montant=D(montant))
 
 
 def monde_signe() -> Monde:
@@ -879,7 +879,7 @@ def _cible(m, annee):
 
 
 def _nouvelle_fiche(avenant, m, etat="5000", coll="5000", code="A3-01"):
-    avenant_ajouter_fiche(
+    avenant_propose_fiche_add(
         avenant=avenant,
         code=code,
         intitule="Médiateurs de rue",
@@ -891,14 +891,14 @@ def _nouvelle_fiche(avenant, m, etat="5000", coll="5000", code="A3-01"):
     )
     for type_financeur, montant in ((ETAT, etat), (COLL, coll)):
         if montant is not None:
-            avenant_modifier_prevu(
+            avenant_propose_prevu(
                 avenant=avenant, fiche_code=code, annee=2024, type_financeur=type_financeur, montant=D(montant)
             )
 
 
 AVENANTS_APPLIQUES = [
     pytest.param(
-        lambda a, m: avenant_modifier_prevu(
+        lambda a, m: avenant_propose_prevu(
             avenant=a, fiche_code="A1-01", annee=2024, type_financeur=COLL, montant=D("15000")
         ),
         [("prevu", "10000.00", "15000.00")],
@@ -906,7 +906,7 @@ AVENANTS_APPLIQUES = [
         id="planned-amount",
     ),
     pytest.param(
-        lambda a, m: avenant_modifier_prevu(
+        lambda a, m: avenant_propose_prevu(
             avenant=a, fiche_code="A1-01", annee=2024, type_financeur=AUTRE, financeur=m.caf, montant=D("5000")
         ),
         [("prevu", None, "5000.00")],
@@ -915,9 +915,9 @@ AVENANTS_APPLIQUES = [
     ),
     pytest.param(
         lambda a, m: (
-            avenant_modifier_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=ETAT, montant=D("3000")),
-            avenant_modifier_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=COLL, montant=D("3000")),
-            avenant_modifier_plafond(avenant=a, annee=2025, montant=D("3000")),
+            avenant_propose_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=ETAT, montant=D("3000")),
+            avenant_propose_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=COLL, montant=D("3000")),
+            avenant_propose_plafond(avenant=a, annee=2025, montant=D("3000")),
         ),
         [("prevu", None, "3000.00"), ("prevu", None, "3000.00"), ("plafond", None, "3000.00")],
         lambda m: _prevu(annee=2025) == D("3000") and Plafond.objects.get(annee=2025).montant == D("3000"),
@@ -930,7 +930,7 @@ AVENANTS_APPLIQUES = [
         id="ceiling",
     ),
     pytest.param(
-        lambda a, m: avenant_modifier_fiche(
+        lambda a, m: avenant_propose_fiche_change(
             avenant=a,
             fiche=m.fiche,
             intitule="Bus des familles itinérant",
@@ -955,7 +955,7 @@ AVENANTS_APPLIQUES = [
         id="fiche-fields",
     ),
     pytest.param(
-        lambda a, m: avenant_modifier_fiche(
+        lambda a, m: avenant_propose_fiche_change(
             avenant=a, fiche=m.fiche, nature=NatureAction.RENFORCEE, justification_renforcement="Nouveaux publics"
         ),
         [
@@ -978,19 +978,19 @@ AVENANTS_APPLIQUES = [
         id="new-fiche-with-its-funding-up-to-the-ceiling",
     ),
     pytest.param(
-        lambda a, m: avenant_modifier_cible(avenant=a, indicateur=m.indicateur, annee=2024, cible=D("150")),
+        lambda a, m: avenant_propose_cible(avenant=a, indicateur=m.indicateur, annee=2024, cible=D("150")),
         [("cible", {"cible": "100.00"}, {"cible": "150"})],
         lambda m: _cible(m, 2024) == D("150"),
         id="indicator-target",
     ),
     pytest.param(
-        lambda a, m: avenant_modifier_cible(avenant=a, indicateur=m.indicateur, annee=2025, cible=D("120")),
+        lambda a, m: avenant_propose_cible(avenant=a, indicateur=m.indicateur, annee=2025, cible=D("120")),
         [("cible", {"cible": None}, {"cible": "120"})],
         lambda m: _cible(m, 2025) == D("120"),
         id="indicator-target-new-year",
     ),
     pytest.param(
-        lambda a, m: avenant_modifier_cible(avenant=a, indicateur=m.indicateur, annee=2024, cible=None),
+        lambda a, m: avenant_propose_cible(avenant=a, indicateur=m.indicateur, annee=2024, cible=None),
         [("cible", {"cible": "100.00"}, {"cible": None})],
         lambda m: _cible(m, 2024) is None,
         id="indicator-target-removed",
@@ -1025,7 +1025,7 @@ def test_avenant_sign_applies_each_change(proposer, expected, applied):
 
 AVENANTS_IRREGULIERS = [
     pytest.param(
-        lambda a, m: avenant_modifier_prevu(
+        lambda a, m: avenant_propose_prevu(
             avenant=a, fiche_code="A1-01", annee=2024, type_financeur=ETAT, montant=D("11001.01")
         ),
         "Fiche A1-01, 2024 : la part prévue de l'État (11\xa0001,01\xa0€) dépasse celle du Département "
@@ -1040,10 +1040,10 @@ AVENANTS_IRREGULIERS = [
     ),
     pytest.param(
         lambda a, m: (
-            avenant_modifier_prevu(
+            avenant_propose_prevu(
                 avenant=a, fiche_code="A1-01", annee=2024, type_financeur=ETAT, montant=D("15000.01")
             ),
-            avenant_modifier_prevu(
+            avenant_propose_prevu(
                 avenant=a, fiche_code="A1-01", annee=2024, type_financeur=COLL, montant=D("15000.01")
             ),
         ),
@@ -1063,24 +1063,24 @@ AVENANTS_IRREGULIERS = [
     ),
     pytest.param(
         lambda a, m: (
-            avenant_modifier_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=ETAT, montant=D("100")),
-            avenant_modifier_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=COLL, montant=D("100")),
+            avenant_propose_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=ETAT, montant=D("100")),
+            avenant_propose_prevu(avenant=a, fiche_code="A1-01", annee=2025, type_financeur=COLL, montant=D("100")),
         ),
         "2025 : aucune enveloppe de l'État n'est fixée pour 100,00\xa0€ de parts prévues",
         id="new-year-without-ceiling",
     ),
     pytest.param(
         lambda a, m: (
-            avenant_modifier_fiche(avenant=a, fiche=m.fiche, intitule="Changé"),
-            avenant_modifier_cible(avenant=a, indicateur=m.indicateur, annee=2024, cible=D("999")),
+            avenant_propose_fiche_change(avenant=a, fiche=m.fiche, intitule="Changé"),
+            avenant_propose_cible(avenant=a, indicateur=m.indicateur, annee=2024, cible=D("999")),
             plafond_2024(a, "20000"),
-            avenant_modifier_prevu(avenant=a, fiche_code="A1-01", annee=2024, type_financeur=ETAT, montant=D("12000")),
+            avenant_propose_prevu(avenant=a, fiche_code="A1-01", annee=2024, type_financeur=ETAT, montant=D("12000")),
         ),
         "dépasse celle du Département",
         id="valid-changes-then-a-breaking-one",
     ),
     pytest.param(
-        lambda a, m: avenant_modifier_fiche(avenant=a, fiche=m.fiche, date_fin=date(2028, 1, 1)),
+        lambda a, m: avenant_propose_fiche_change(avenant=a, fiche=m.fiche, date_fin=date(2028, 1, 1)),
         "Fiche A1-01 : L'action finit le 01/01/2028, après le contrat (31/12/2027).",
         id="fiche-out-of-the-period",
     ),
@@ -1189,7 +1189,7 @@ def test_same_target_twice_keeps_the_last_change():
     avenant = avenant_create(contrat=m.contrat, objet="Annexe")
     plafond_2024(avenant, "16000")
     plafond_2024(avenant, "17000")
-    avenant_modifier_plafond(avenant=avenant, annee=2025, montant=D("1"))
+    avenant_propose_plafond(avenant=avenant, annee=2025, montant=D("1"))
     assert list(avenant.modifications.order_by("pk").values_list("apres", flat=True)) == ["17000.00", "1.00"]
 
 
@@ -1214,45 +1214,45 @@ def test_changes_only_on_a_draft_avenant(statut, stale):
     ("proposer", "expected"),
     [
         pytest.param(
-            lambda a, m, other: avenant_modifier_fiche(avenant=a, fiche=other, intitule="X"),
+            lambda a, m, other: avenant_propose_fiche_change(avenant=a, fiche=other, intitule="X"),
             "Cette fiche n'appartient pas au contrat de l'avenant.",
             id="fiche-of-another-contract",
         ),
         pytest.param(
-            lambda a, m, other: avenant_modifier_fiche(avenant=a, fiche=m.fiche, statut=StatutFiche.TERMINEE),
+            lambda a, m, other: avenant_propose_fiche_change(avenant=a, fiche=m.fiche, statut=StatutFiche.TERMINEE),
             "Champs non modifiables par avenant : statut.",
             id="fiche-status-is-not-contractual",
         ),
         pytest.param(
-            lambda a, m, other: avenant_modifier_cible(
+            lambda a, m, other: avenant_propose_cible(
                 avenant=a, indicateur=IndicateurFactory(fiche=other), annee=2024, cible=D("1")
             ),
             "Cet indicateur n'appartient pas au contrat de l'avenant.",
             id="indicator-of-another-contract",
         ),
         pytest.param(
-            lambda a, m, other: avenant_modifier_prevu(
+            lambda a, m, other: avenant_propose_prevu(
                 avenant=a, fiche_code="A4-09", annee=2024, type_financeur=ETAT, montant=D("1")
             ),
             "La fiche A4-09 n'existe pas dans le contrat CU-2024-D05.",
             id="prevu-of-an-unknown-fiche",
         ),
         pytest.param(
-            lambda a, m, other: avenant_modifier_prevu(
+            lambda a, m, other: avenant_propose_prevu(
                 avenant=a, fiche_code="A1-01", annee=2028, type_financeur=ETAT, montant=D("1")
             ),
             "2028 est hors de la période du contrat CU-2024-D05 (2024-2027).",
             id="prevu-outside-the-period",
         ),
         pytest.param(
-            lambda a, m, other: avenant_modifier_prevu(
+            lambda a, m, other: avenant_propose_prevu(
                 avenant=a, fiche_code="A1-01", annee=2024, type_financeur=ETAT, montant=1.5
             ),
             "Les montants sont des décimaux, jamais des flottants.",
             id="prevu-float",
         ),
         pytest.param(
-            lambda a, m, other: avenant_modifier_plafond(avenant=a, annee=2024, montant=D("-1")),
+            lambda a, m, other: avenant_propose_plafond(avenant=a, annee=2024, montant=D("-1")),
             "Le montant ne peut pas être négatif (-1,00\xa0€).",
             id="plafond-negative",
         ),
@@ -1262,7 +1262,7 @@ def test_changes_only_on_a_draft_avenant(statut, stale):
             id="new-fiche-with-an-existing-code",
         ),
         pytest.param(
-            lambda a, m, other: avenant_ajouter_fiche(
+            lambda a, m, other: avenant_propose_fiche_add(
                 avenant=a,
                 code="A3-05",
                 intitule="Hors période",
