@@ -6,4 +6,5 @@ class PacteConfig(AppConfig):
     verbose_name = "Référentiels et utilisateurs"
 
     def ready(self) -> None:
+        import pacte.auth  # noqa: F401  (connects the login, failure and logout log receivers)
         from pacte import perms  # noqa: F401  (registers the permission predicates with rules)

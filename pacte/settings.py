@@ -6,6 +6,7 @@ mandatory and turns on the secure defaults checked by ``manage.py check --deploy
 Values are parsed with django-environ: ``DEBUG=False`` means false, ``DEBUG=maybe`` fails.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,6 +30,17 @@ def _bool(name: str, default: bool) -> bool:
     if raw not in truthy | falsy:
         raise ImproperlyConfigured(f"{name}={raw!r} n'est pas un booléen (true/false).")
     return raw in truthy
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} n'est pas un nombre entier.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} est trop petit : au moins {minimum}.")
+    return value
 
 
 DEBUG = _bool("DEBUG", default=not PRODUCTION)
@@ -61,6 +73,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "csp",
     "simple_history",
+    "axes",
     "pacte",
     "contrats",
     "actions",
@@ -75,11 +88,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pacte.auth.SessionAbsoluteTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Content Security Policy (django-csp): scripts only from our origin (the DSFR's are static files), or
@@ -132,6 +148,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "pacte.User"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -141,7 +159,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "pacte.auth.UsernamePasswordValidator"},
 ]
+
+# Login throttling (django-axes). After AXES_FAILURE_LIMIT failures on one account (from any address) or from one
+# address (on any account), logins are refused for AXES_COOLOFF_MINUTES; every try during the lock restarts it.
+# A success clears that account's failures only (pacte.auth.AxesHandler).
+AXES_FAILURE_LIMIT = _int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_int("AXES_COOLOFF_MINUTES", default=15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "pacte.auth.AxesHandler"
+AXES_LOCKOUT_CALLABLE = "pacte.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "pacte.auth.client_ip"
+# No startup banner; the log lines that name the user and the address are pacte.auth's (axes masks both).
+AXES_VERBOSE = False
+# No axes pages in the back-office: for every non-superuser they cost two permission queries on each admin page.
+# Unlock with ``manage.py axes_reset_username <identifiant>`` or ``axes_reset_ip <adresse>``.
+AXES_ENABLE_ADMIN = False
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For. 0: the address is
+# REMOTE_ADDR and the header, which any client can write, is ignored.
+PROXY_COUNT = _int("PROXY_COUNT", default=0)
+
+# Sessions end after SESSION_IDLE_TIMEOUT seconds without a request (each request pushes the expiry back), and in
+# any case SESSION_ABSOLUTE_TIMEOUT seconds after the login (pacte.auth.SessionAbsoluteTimeoutMiddleware).
+SESSION_IDLE_TIMEOUT = _int("SESSION_IDLE_TIMEOUT", default=2 * 3600, minimum=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_TIMEOUT = _int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 3600, minimum=60)
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
