@@ -262,7 +262,16 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A refused or missing page (403, 404) is one line, without the traceback of the exception behind it.
+    "filters": {"one_line_client_errors": {"()": "pacte.logging.OneLineClientErrors"}},
+    "formatters": {"line": {"format": "{asctime} {levelname} {name} {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "loggers": {
+        "django.request": {"filters": ["one_line_client_errors"]},
+        "django.security.csrf": {"filters": ["one_line_client_errors"]},
+        # axes' own lines mask the username and the address; pacte.auth logs both (never the password).
+        "axes": {"level": "WARNING"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 

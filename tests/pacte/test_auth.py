@@ -1,6 +1,8 @@
-"""Authentication: login throttling, the login log, session lifetime, the username password rule."""
+"""Authentication: login throttling, the login log, session lifetime, the username password rule, the French error
+pages and the one-line log of refused pages."""
 
 import logging
+import sys
 import time
 from datetime import timedelta
 
@@ -8,20 +10,39 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.http import Http404
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import dateformat, timezone
 
 from pacte.auth import SESSION_LOGIN_TIME_KEY, UsernamePasswordValidator, client_ip
+from pacte.logging import OneLineClientErrors
+from pacte.urls import urlpatterns as project_urlpatterns
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "mot-de-passe-de-test"  # UserFactory's
 LOGIN = "/admin/login/"
+
+
+def _raise(exception):
+    def view(request):
+        raise exception
+
+    return view
+
+
+# The project's URLs plus three that fail on purpose, for the error pages (``@pytest.mark.urls(__name__)``).
+urlpatterns = [
+    *project_urlpatterns,
+    path("essai/interdit/", _raise(PermissionDenied())),
+    path("essai/absent/", _raise(Http404())),
+    path("essai/panne/", _raise(RuntimeError("panne simulée"))),
+]
 
 
 @pytest.fixture
@@ -357,3 +378,138 @@ def test_password_rule_is_among_the_projects_validators(ddets05):
     assert "Le mot de passe ne doit pas reprendre l'identifiant" in " ".join(error.value.messages)
     validate_password("Marianne-solidaire-2024", ddets05)
     assert "identifiant" in UsernamePasswordValidator().get_help_text()
+
+
+# --- French error pages (DEBUG is off in the tests) -----------------------------------------------------------------
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize(
+    ("url", "status", "title"),
+    [
+        ("/cette-page-n-existe-pas/", 404, "Page introuvable"),
+        ("/essai/absent/", 404, "Page introuvable"),
+        ("/essai/interdit/", 403, "Accès refusé"),
+        ("/essai/panne/", 500, "Erreur inattendue"),
+    ],
+)
+def test_error_pages_are_french_dsfr_pages(settings, ddets05, url, status, title):
+    assert settings.DEBUG is False
+    client = Client(raise_request_exception=False)
+    client.force_login(ddets05)
+    response = client.get(url)
+    assert response.status_code == status
+    html = response.content.decode()
+    assert f"<h1>{title}</h1>" in html
+    assert f"Erreur {status}" in html
+    assert 'href="/"' in html and "Page d'accueil" in html
+    assert '<html lang="fr"' in html
+    assert 'class="fr-header"' in html
+    assert "INVALID_TEMPLATE_VARIABLE" not in html
+
+
+def test_an_anonymous_visitor_gets_the_french_404(client):
+    response = client.get("/cette-page-n-existe-pas/")
+    assert response.status_code == 404
+    assert "<h1>Page introuvable</h1>" in response.content.decode()
+
+
+def test_the_500_page_renders_with_an_empty_context_and_no_query(django_assert_num_queries):
+    from django.views.defaults import server_error
+
+    with django_assert_num_queries(0):
+        response = server_error(RequestFactory().get("/"))
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Erreur inattendue</h1>" in html
+    assert 'href="/static/dsfr/dist/dsfr/dsfr.min.css"' in html
+    assert "INVALID_TEMPLATE_VARIABLE" not in html
+
+
+def test_csrf_failure_page_is_french(ddets05):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ddets05)
+    response = client.post(reverse("admin:logout"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "<h1>Formulaire expiré ou refusé</h1>" in html
+    assert "rien n'a été enregistré" in html
+    assert "INVALID_TEMPLATE_VARIABLE" not in html
+
+
+# --- A refused page is one log line -----------------------------------------------------------------------------------
+
+
+def _request_records(caplog, logger="django.request"):
+    return [r for r in caplog.records if r.name == logger]
+
+
+@pytest.mark.urls(__name__)
+def test_a_403_is_logged_on_one_line_with_method_path_and_user(client, ddets05, caplog):
+    client.force_login(ddets05)
+    client.get("/essai/interdit/")
+    [record] = _request_records(caplog)
+    assert record.getMessage() == (
+        "Forbidden (Permission denied): /essai/interdit/ method='GET' user='ddets05' status=403"
+    )
+    assert record.exc_info is None
+    assert "Traceback" not in caplog.text
+    assert "\n" not in record.getMessage()
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize(
+    ("url", "logged_in", "message"),
+    [
+        ("/essai/absent/", True, "Not Found: /essai/absent/ method='POST' user='ddets05' status=404"),
+        ("/nulle-part/", False, "Not Found: /nulle-part/ method='POST' user=None status=404"),
+    ],
+)
+def test_a_404_is_logged_on_one_line(ddets05, url, logged_in, message, caplog):
+    client = Client()
+    if logged_in:
+        client.force_login(ddets05)
+    client.post(url)
+    [record] = _request_records(caplog)
+    assert record.getMessage() == message
+    assert record.exc_info is None
+
+
+@pytest.mark.urls(__name__)
+def test_a_500_keeps_its_traceback(ddets05, caplog):
+    client = Client(raise_request_exception=False)
+    client.force_login(ddets05)
+    client.get("/essai/panne/")
+    [record] = _request_records(caplog)
+    assert record.levelname == "ERROR"
+    assert record.exc_info is not None
+    assert "RuntimeError: panne simulée" in caplog.text
+
+
+def test_a_csrf_refusal_is_logged_on_one_line_with_the_user(ddets05, caplog):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ddets05)
+    client.post(reverse("admin:logout"))
+    [record] = _request_records(caplog, "django.security.csrf")
+    assert record.getMessage().startswith("Forbidden (CSRF cookie not set.): /admin/logout/ method='POST'")
+    assert record.getMessage().endswith("user='ddets05' status=403")
+
+
+@pytest.mark.parametrize(
+    ("status", "one_line"),
+    [(400, False), (403, True), (404, True), (405, False), (500, False)],
+)
+def test_the_filter_only_shortens_403_and_404(status, one_line):
+    try:
+        raise PermissionDenied
+    except PermissionDenied:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Refused: %s", ("/x/",), exc_info)
+    record.status_code = status
+    record.request = RequestFactory().get("/x/")  # no ``user``: refused before authentication
+
+    assert OneLineClientErrors().filter(record) is True
+
+    assert (record.exc_info is None) is one_line
+    expected = f"Refused: /x/ method='GET' user=None status={status}" if one_line else "Refused: /x/"
+    assert record.getMessage() == expected
