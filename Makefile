@@ -68,3 +68,17 @@ check-deploy: install
 bench: install
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_seed --scale national --repeat 3 --output bench-seed.txt
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_pages
+
+# Production: check the settings, collect the static files, migrate, then serve with gunicorn. Settings come from
+# the environment or .env (at least SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL; see .env.example). BIND (or PORT),
+# WEB_CONCURRENCY: where gunicorn listens and how many workers; GUNICORN_CMD_ARGS: any other gunicorn option.
+.PHONY: prod
+prod: install
+	@DJANGO_ENV=production $(RUN) python manage.py check --deploy || { \
+	  echo "make prod : réglages de production absents ou invalides (voir le message ci-dessus). Il faut au moins" \
+	       "SECRET_KEY, ALLOWED_HOSTS et DATABASE_URL, dans l'environnement ou dans .env (voir .env.example)." >&2; \
+	  exit 1; }
+	DJANGO_ENV=production $(RUN) python manage.py collectstatic --no-input
+	DJANGO_ENV=production $(RUN) python manage.py migrate --no-input
+	DJANGO_ENV=production exec $(RUN) gunicorn pacte.wsgi \
+	  --bind "$${BIND:-0.0.0.0:$${PORT:-8000}}" --workers "$${WEB_CONCURRENCY:-2}"

@@ -117,6 +117,8 @@ CONTENT_SECURITY_POLICY = {
 if PRODUCTION:
     # whitenoise serves the collected static files in production; runserver serves them in development.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    # Refuses to start the server without collected static files (see pacte/checks.py).
+    MIDDLEWARE.insert(0, "pacte.checks.StaticManifestRequired")
 
 ROOT_URLCONF = "pacte.urls"
 WSGI_APPLICATION = "pacte.wsgi.application"
@@ -144,6 +146,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if PRODUCTION and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     raise ImproperlyConfigured("DATABASE_URL doit désigner PostgreSQL en production.")
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Connections are kept CONN_MAX_AGE seconds between requests (0: one per request) and checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = _int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "pacte.User"
 
