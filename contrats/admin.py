@@ -402,7 +402,7 @@ class ContratAdmin(HistoryAdmin):
             title="Enregistrer la signature",
             consequences=[
                 "Le contrat passera au statut « Signé » à la date indiquée ci-dessous, après un dernier contrôle "
-                "(signataires de chaque partie, dates de signature, parité et enveloppes).",
+                "(signataires de chaque partie, dates de signature, fiches validées, parité et enveloppes).",
                 "Ses données contractuelles (fiches actions, montants prévus, enveloppes, signataires) seront "
                 "figées : elles ne changeront plus que par un avenant.",
                 "La signature ne s'annule pas.",
