@@ -257,6 +257,7 @@ def reliquat_compute(*, contrat: Contrat, annee: int, by=None) -> Reliquat:
 @transaction.atomic
 def reliquat_decide(*, reliquat: Reliquat, decision: str, by, commentaire: str = "") -> Reliquat:
     """Records what is done with a reliquat: deducted from next year's payment, or reclaimed."""
+    reliquat = Reliquat.objects.select_for_update().select_related("contrat").get(pk=reliquat.pk)
     if decision not in DecisionReliquat.values:
         raise ValidationError({"decision": "Choisissez la déduction ou le titre de reversement."})
     if reliquat.montant == 0:

@@ -65,9 +65,3 @@ def applier(nature: str) -> Callable:
         return _appliers[nature]
     except KeyError:
         raise LookupError(f"Aucune application connue pour une modification « {nature} ».") from None
-
-
-def attribute_history(instance, by) -> None:
-    """Record ``by`` as the author of the next history row of ``instance`` (outside a request too)."""
-    if by is not None:
-        instance._history_user = by

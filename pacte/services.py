@@ -8,12 +8,18 @@ writes: an admin page, a front-office form, an import row or a command.
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from pacte import hooks
+
+def attribute_history(instance, by) -> None:
+    """Record ``by`` as the author of the next history row of ``instance`` (outside a request too)."""
+    if by is not None:
+        instance._history_user = by
 
 
 class ConflictError(ValidationError):
@@ -74,15 +80,25 @@ def check_version(instance, version: int | None) -> None:
 
 
 def _constraint_message(model, error: IntegrityError) -> str:
+    """The French message of the constraint the database refused (PostgreSQL names the constraint,
+    SQLite its columns)."""
     text = str(error)
     for constraint in model._meta.constraints:
         if constraint.name in text:
             return str(constraint.violation_error_message % {"name": constraint.name})
-    for field in model._meta.fields:
-        if field.unique and field.column in text:
-            return f"Ce {field.verbose_name} est déjà utilisé."
+    failed = re.search(r"UNIQUE constraint failed: (.+)", text)
+    if failed:
+        columns = {part.strip().split(".")[-1] for part in failed[1].split(",")}
+        for constraint in model._meta.constraints:
+            fields = getattr(constraint, "fields", ())
+            if fields and {model._meta.get_field(f).column for f in fields} == columns:
+                return str(constraint.violation_error_message % {"name": constraint.name})
+        for field in model._meta.fields:
+            if field.unique and {field.column} == columns:
+                return f"Ce {field.verbose_name} est déjà utilisé."
     return (
-        "Cette saisie ferait un doublon ou une incohérence avec un enregistrement existant : rien n'a été enregistré."
+        "Cette saisie ferait un doublon ou une incohérence avec un enregistrement existant : "
+        "rien n'a été enregistré."
     )
 
 
@@ -95,7 +111,7 @@ def save_validated(instance, *, by=None, exclude=None, version: int | None = Non
     """
     check_version(instance, version)
     instance.full_clean(exclude=exclude)
-    hooks.attribute_history(instance, by)
+    attribute_history(instance, by)
     if hasattr(instance, "version") and instance.pk is not None:
         instance.version = (instance.version or 0) + 1
     try:
@@ -109,7 +125,7 @@ def save_validated(instance, *, by=None, exclude=None, version: int | None = Non
 def delete_validated(instance, *, by=None, version: int | None = None) -> None:
     """Deletes ``instance`` after the version check; rows that still depend on it refuse it in French."""
     check_version(instance, version)
-    hooks.attribute_history(instance, by)
+    attribute_history(instance, by)
     try:
         with transaction.atomic():
             instance.delete()

@@ -10,10 +10,12 @@ from django.urls import reverse
 
 from actions.enums import StatutFiche
 from actions.models import FicheAction, Indicateur
+from actions.services import fiche_update
 from contrats.enums import StatutContrat, TypeContrat
 from contrats.models import Avenant, Contrat, ModificationAvenant, RegleTypeContrat
 from financement.enums import TypeFinanceur
 from financement.models import LigneFinancement, Plafond, Reliquat, Versement
+from financement.services import ligne_financement_set
 from pacte.enums import Role, TypeOrganisation
 from pacte.models import Axe, Collectivite, Mesure, Region
 from tests.factories import (
@@ -530,7 +532,10 @@ def test_signature_par_la_prefecture(client, signe_05):
     assert response.context["has_change_permission"] is True
     # The contract itself is the DDETS's: nothing but the hidden version fields.
     assert set(response.context["adminform"].form.fields) <= {"pacte_version", "pacte_fige"}
-    client.post(url(Contrat), {"action": "enregistrer_signature", "_selected_action": [contrat.pk]})
+    client.post(
+        url(Contrat),
+        {"action": "enregistrer_signature", "_selected_action": [contrat.pk], "post": "yes", "date_signature": ""},
+    )
     contrat.refresh_from_db()
     assert (contrat.statut, contrat.date_signature) == (StatutContrat.SIGNE, date(2024, 3, 4))
 
@@ -770,3 +775,58 @@ def test_chaque_page_s_ouvre_pour_chaque_persona(client, objets_05, persona):
                 response = client.get(page)
                 assert response.status_code == 200, page
                 assert "INVALID_TEMPLATE_VARIABLE" not in response.content.decode(), page
+
+
+# --- Stale forms: shown before another agent's save, or before the signature ------------------------------
+
+
+def test_un_formulaire_perime_n_ecrase_rien_et_dit_ce_qui_a_change(client, editeur, contrat_05):
+    fiche = FicheActionFactory(contrat=contrat_05, code="A1-01", intitule="Avant")
+    etat = LigneFinancementFactory(fiche=fiche, annee=2024, prevu=Decimal("1000.00"))
+    client.force_login(editeur)
+    stale = as_post_data(client.get(url(fiche, "change")))
+    # Meanwhile another agent changes the title and the 2024 State amount.
+    other = UserFactory(username="agent-a", organisation=editeur.organisation)
+    fiche_update(fiche=FicheAction.objects.get(pk=fiche.pk), intitule="Par A", by=other, version=fiche.version)
+    ligne_financement_set(fiche=fiche, annee=2024, type_financeur=TypeFinanceur.ETAT, prevu=Decimal("2000.00"))
+    stale["partenaires"] = "CAF"  # the second agent changes something else, from its stale page
+    response = client.post(url(fiche, "change"), stale)
+    assert response.status_code == 200
+    assert "a été modifié (intitulé) par agent-a" in errors(response)
+    fiche.refresh_from_db()
+    etat.refresh_from_db()
+    assert (fiche.intitule, fiche.partenaires, etat.prevu) == ("Par A", "", Decimal("2000.00"))
+
+
+def test_un_formulaire_affiche_avant_la_signature_est_refuse_apres(client, editeur, contrat_05):
+    fiche = FicheActionFactory(contrat=contrat_05, code="A1-01")
+    etat = LigneFinancementFactory(fiche=fiche, annee=2024, prevu=Decimal("1000.00"))
+    client.force_login(editeur)
+    data = as_post_data(client.get(url(etat, "change")))
+    Contrat.objects.filter(pk=contrat_05.pk).update(statut=StatutContrat.SIGNE, date_signature=date(2024, 3, 4))
+    data["prevu"] = "9 999,00"
+    response = client.post(url(etat, "change"), data)
+    assert response.status_code == 200
+    assert "a été signé pendant votre saisie" in errors(response)
+    etat.refresh_from_db()
+    assert etat.prevu == Decimal("1000.00")
+
+
+@pytest.mark.parametrize(
+    ("saisi", "attendu"),
+    [("12,5", "12.50"), ("1 000,00", "1000.00"), ("1\u00a0000,00\u00a0€", "1000.00"), ("1 234,50 €", "1234.50")],
+)
+def test_les_montants_se_saisissent_a_la_francaise(client, editeur, contrat_05, saisi, attendu):
+    etat = LigneFinancementFactory(fiche=FicheActionFactory(contrat=contrat_05, code="A1-01"), annee=2024)
+    client.force_login(editeur)
+    data = as_post_data(client.get(url(etat, "change")))
+    data["prevu"] = saisi
+    assert client.post(url(etat, "change"), data).status_code == 302
+    etat.refresh_from_db()
+    assert etat.prevu == Decimal(attendu)
+
+
+def test_les_montants_s_affichent_a_la_francaise(client, editeur, contrat_05):
+    etat = LigneFinancementFactory(fiche=FicheActionFactory(contrat=contrat_05, code="A1-01"), prevu=Decimal("1234.5"))
+    client.force_login(editeur)
+    assert 'value="1\u00a0234,50"' in client.get(url(etat, "change")).content.decode()
