@@ -114,7 +114,10 @@ def test_at_the_limit_even_the_right_password_is_refused_with_the_french_lockout
     assert "_auth_user_id" not in client.session
     html = response.content.decode()
     assert "<h1>Connexion temporairement bloquée</h1>" in html
-    assert "pendant 15 minutes" in html
+    text = " ".join(html.split())
+    plural = "s" if limit > 1 else ""
+    assert f"Après {limit} tentative{plural} de connexion échouée{plural} pour ce compte ou depuis votre" in text
+    assert "les connexions sont bloquées pendant 15 minutes." in text
     retry_times = {dateformat.format(t + timedelta(minutes=15), r"G \h i") for t in (before, after)}
     assert any(f"Réessayez à partir de <strong>{t}</strong>" in html for t in retry_times), retry_times
     assert "INVALID_TEMPLATE_VARIABLE" not in html
