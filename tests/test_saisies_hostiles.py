@@ -633,3 +633,74 @@ def test_actions_hostiles(client, db, donnees: Donnees, label: str):
             data = {"action": name, "_selected_action": [selected], "index": "0", "select_across": "0"}
             walk.judge_unmoved(f"action {name} ({user.username})", selected, walk.post(url, data))
     conclude(walk)
+
+
+# --- The walk's own tools -------------------------------------------------------------------------------
+
+
+def test_le_formulaire_est_lu_comme_un_navigateur():
+    html = """
+    <form id="autre"><input name="ailleurs" value="0"></form>
+    <form id="contrat_form">
+      <input type="hidden" name="comites-TOTAL_FORMS" value="1">
+      <input name="titre" value="CLS &amp; co"><input name="vide">
+      <input type="checkbox" name="coche" checked><input type="checkbox" name="pas_coche" value="x">
+      <input type="checkbox" name="axes" value="1" checked><input type="checkbox" name="axes" value="2">
+      <input type="radio" name="choix" value="a"><input type="radio" name="choix" value="b" checked>
+      <select name="statut"><option value="">---</option><option value="signe" selected>Signé</option></select>
+      <select name="premiere"><option value="1">un</option><option value="2">deux</option></select>
+      <select name="plusieurs" multiple><option value="3" selected>trois</option><option selected>quatre</option>
+      </select>
+      <textarea name="motif">
+Première ligne
+seconde</textarea>
+      <input name="fige" value="9" disabled><input type="submit" name="_save" value="Enregistrer">
+      <input type="file" name="document_signe">
+    </form>"""
+    assert hostile.FormParser.parse(html, "contrat_form").data() == {
+        "comites-TOTAL_FORMS": ["1"],
+        "titre": ["CLS & co"],
+        "vide": [""],
+        "coche": ["on"],
+        "pas_coche": [],
+        "axes": ["1"],
+        "choix": ["b"],
+        "statut": ["signe"],
+        "premiere": ["1"],
+        "plusieurs": ["3", "quatre"],
+        "motif": ["Première ligne\nseconde"],
+        "fige": [],
+        "_save": [],
+        "document_signe": [],
+    }
+    assert not hostile.FormParser.parse(html, "fiche_form").found
+
+
+def test_les_erreurs_sont_lues_champ_par_champ():
+    html = """
+    <p class="errornote">Corrigez les erreurs ci-dessous.</p>
+    <ul class="errorlist nonfield"><li>Enter a valid date.</li></ul>
+    <div class="form-row errors field-titre"><ul class="errorlist" id="id_titre_error"><li>Ce champ est
+      obligatoire.</li></ul></div>
+    <td><ul class="errorlist" id="id_plafonds-0-annee_error"><li>2999 est hors de la période.</li></ul></td>
+    <ul class="messagelist"><li class="error">Rien n'a été enregistré.</li><li class="success">Ok</li></ul>"""
+    by_field, others = hostile.field_errors(html)
+    assert by_field == {"titre": "Ce champ est obligatoire.", "plafonds-0-annee": "2999 est hors de la période."}
+    assert others == ["Enter a valid date.", "Rien n'a été enregistré."]
+    assert [kind for kind, _ in hostile.error_texts(html)] == ["note", "liste", "liste", "liste", "message"]
+    assert [hostile.english(text) for text in others] == ["Enter a", None]
+
+
+@pytest.mark.parametrize(
+    ("kind", "legitimes"),
+    [
+        ("annee", ["2024", "2027", "2019"]),
+        ("montant", ["0", "12.34", "12,34", "1000000"]),
+        ("date", ["2024-01-01", "31/12/2027"]),
+        ("texte", ["Hautes-Alpes", "Côte-d'Or", "L'Haÿ-les-Roses"]),
+        ("siret", ["53481452700014", ""]),
+    ],
+)
+def test_la_table_ne_refuse_pas_des_valeurs_legitimes(kind, legitimes):
+    """The table lists only values every field of the kind must refuse (see ``hostile.HOSTILES``)."""
+    assert set(legitimes).isdisjoint(hostile.HOSTILES[kind])
