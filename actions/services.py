@@ -22,7 +22,7 @@ CODE_RE = re.compile(r"A[1-4]-[0-9]{2,3}")
 
 
 def fiche_errors(fiche: FicheAction) -> dict[str, str]:
-    """Rules that tie a fiche to its contract (DOMAIN.md §4), as ``{field: message}``."""
+    """Rules that tie a fiche to its contract (docs/regles.md), as ``{field: message}``."""
     contrat = fiche.contrat
     errors: dict[str, str] = {}
     if fiche.axe_id and not contrat.axes.filter(pk=fiche.axe_id).exists():

@@ -23,7 +23,7 @@ def _montant(verbose_name: str, **kwargs) -> models.DecimalField:
 
 
 class RegleCofinancement(Versionne):
-    """The parity rule for a contract type, optionally for one volet (configurable, DOMAIN.md §5).
+    """The parity rule for a contract type, optionally for one volet (configurable, docs/regles.md).
 
     A rule with a volet number applies to the actions of that volet; the rule without one applies
     to every other action of the contract type.

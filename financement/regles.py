@@ -1,4 +1,4 @@
-"""The money rules of DOMAIN.md §5: parity per action and year, the State's annual ceiling.
+"""The money rules of docs/regles.md: parity per action and year, the State's annual ceiling.
 
 The sums are done by the database; the decisions are pure functions on Decimals, tested as tables.
 """

@@ -7,4 +7,3 @@ class PacteConfig(AppConfig):
 
     def ready(self) -> None:
         import pacte.auth  # noqa: F401  (connects the login, failure and logout log receivers)
-        from pacte import perms  # noqa: F401  (registers the permission predicates with rules)

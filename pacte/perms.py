@@ -1,4 +1,4 @@
-"""Who may do what (DOMAIN.md §7): the one set of permission predicates.
+"""Who may do what (docs/regles.md): the one set of permission predicates.
 
 Every page asks these functions, the back-office and the application alike; there is no other
 layer. Reading follows the perimeter (``for_user``); writing also needs the editor role and the right

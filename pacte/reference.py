@@ -1,4 +1,4 @@
-"""Loads the reference data shipped in ``pacte/data/`` (copied from shared/data).
+"""Loads the reference data shipped in ``pacte/data/`` (INSEE territories and the Pacte's axes and measures).
 
 Idempotent: territories are created or updated from the files; axes and measures are only created
 when missing, so labels edited by national administrators are kept. Nothing is ever deleted.

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import UniqueConstraint
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
@@ -97,9 +98,24 @@ def _constraint_message(model, error: IntegrityError) -> str:
             if field.unique and {field.column} == columns:
                 return f"Ce {field.verbose_name} est déjà utilisé."
     return (
-        "Cette saisie ferait un doublon ou une incohérence avec un enregistrement existant : "
-        "rien n'a été enregistré."
+        "Cette saisie ferait un doublon ou une incohérence avec un enregistrement existant : rien n'a été enregistré."
     )
+
+
+def _on_fields(model, error: ValidationError) -> ValidationError:
+    """A unique constraint over several fields is reported on its last field (the code in the contract,
+    the year of the line…), where a form shows it, rather than at the top of the form."""
+    if not hasattr(error, "error_dict") or NON_FIELD_ERRORS not in error.error_dict:
+        return error
+    by_message: dict[str, str] = {}
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, UniqueConstraint) and constraint.fields:
+            by_message.setdefault(str(constraint.violation_error_message), constraint.fields[-1])
+    errors: dict[str, list] = {k: v for k, v in error.error_dict.items() if k != NON_FIELD_ERRORS}
+    for item in error.error_dict[NON_FIELD_ERRORS]:
+        field = by_message.get(item.messages[0], NON_FIELD_ERRORS)
+        errors.setdefault(field, []).append(item)
+    return ValidationError(errors)
 
 
 @transaction.atomic
@@ -110,7 +126,10 @@ def save_validated(instance, *, by=None, exclude=None, version: int | None = Non
     ``ValidationError``, never an ``IntegrityError``.
     """
     check_version(instance, version)
-    instance.full_clean(exclude=exclude)
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        raise _on_fields(type(instance), error) from None
     attribute_history(instance, by)
     if hasattr(instance, "version") and instance.pk is not None:
         instance.version = (instance.version or 0) + 1

@@ -48,7 +48,9 @@ if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG doit être false en production.")
 
 if PRODUCTION:
-    SECRET_KEY = env.str("SECRET_KEY")  # raises ImproperlyConfigured when missing
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY est obligatoire en production (50 caractères au moins).")
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("SECRET_KEY doit faire au moins 50 caractères en production.")
 else:
@@ -70,7 +72,6 @@ INSTALLED_APPS = [
     "dsfr",
     "django_filters",
     "import_export",
-    "rules.apps.AutodiscoverRulesConfig",
     "csp",
     "simple_history",
     "axes",
@@ -155,7 +156,6 @@ AUTH_USER_MODEL = "pacte.User"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out login before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -218,7 +218,7 @@ STORAGES = {
 # django-dsfr: its integrity hashes break under hashed static storage.
 DSFR_USE_INTEGRITY_CHECKSUMS = False
 
-# Business settings (DOMAIN.md §6): the annual report for year N is due on this day of N+1.
+# Business settings (docs/regles.md): the annual report for year N is due on this day of N+1.
 PACTE_RAPPORT_ECHEANCE = env.str("PACTE_RAPPORT_ECHEANCE", default="03-31")
 
 

@@ -1,4 +1,4 @@
-"""The life of a contract end to end, through the services only (DOMAIN.md §3)."""
+"""The life of a contract end to end, through the services only (docs/regles.md)."""
 
 from datetime import date
 from decimal import Decimal

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# Axes allowed per contract type (DOMAIN.md §3); editable afterwards in the admin.
+# Axes allowed per contract type (docs/regles.md); editable afterwards in the admin.
 REGLES = [
     ("cls_departement", "Contrat local des solidarités", [1, 3, 4], False, 0, 4),
     ("cls_metropole", "Contrat local des solidarités", [1, 2, 3, 4], True, 0, 4),

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.db import migrations
 
-# DOMAIN.md §5: 50/50 everywhere, except CDIE volet 1 (project management of the reform), 100 % State.
+# docs/regles.md: 50/50 everywhere, except CDIE volet 1 (project management of the reform), 100 % State.
 REGLES = [
     ("cls_departement", None, Decimal("0.5"), True),
     ("cls_metropole", None, Decimal("0.5"), True),

@@ -1,4 +1,4 @@
-"""Rules of a fiche action (DOMAIN.md §4) and its workflow, through ``actions.services``: tables of cases."""
+"""Rules of a fiche action (docs/regles.md) and its workflow, through ``actions.services``: tables of cases."""
 
 from datetime import date
 from decimal import Decimal
@@ -395,7 +395,7 @@ def test_fiche_transitions(before, after):
 
 
 def test_transitions_table():
-    """The workflow of DOMAIN.md §4: proposed → validated → in progress → completed, or abandoned."""
+    """The workflow of docs/regles.md: proposed → validated → in progress → completed, or abandoned."""
     assert TRANSITIONS_FICHE == {
         "proposee": {"validee", "abandonnee"},
         "validee": {"proposee", "en_cours", "abandonnee"},

@@ -1,4 +1,4 @@
-"""Rules of the contracts (DOMAIN.md §3): axes per type, workflow, signature, freeze, avenants.
+"""Rules of the contracts (docs/regles.md): axes per type, workflow, signature, freeze, avenants.
 
 Each rule is a table of cases. Rows are set up with the factories (they bypass the services) and the
 behaviour under test goes through the services.
@@ -17,8 +17,8 @@ from django.utils import timezone
 from actions.enums import NatureAction, StatutFiche
 from actions.models import FicheAction, Indicateur, ValeurIndicateur
 from actions.services import (
-    avenant_propose_fiche_add,
     avenant_propose_cible,
+    avenant_propose_fiche_add,
     avenant_propose_fiche_change,
     fiche_create,
     fiche_transition,
@@ -403,7 +403,7 @@ def test_contrat_transitions(before, after):
 
 
 def test_contrat_transitions_table():
-    """The life of a contract (DOMAIN.md §3), written as data: no "from any state"."""
+    """The life of a contract (docs/regles.md), written as data: no "from any state"."""
     assert TRANSITIONS_CONTRAT == {
         "brouillon": {"en_negociation"},
         "en_negociation": {"brouillon", "pret_signature"},

@@ -1,4 +1,4 @@
-"""The money rules of DOMAIN.md §5, as tables of cases: parity per action and year, annual ceilings.
+"""The money rules of docs/regles.md, as tables of cases: parity per action and year, annual ceilings.
 
 First the pure functions (no database), then the same rules through the database sums, with the
 cofinancing rules that the migrations seed (CDIE volet 1: 100 % State, no parity).

@@ -1,4 +1,4 @@
-"""Writes on money (DOMAIN.md §5-§6) through ``financement.services``: amounts, blocking and warning
+"""Writes on money (docs/regles.md-§6) through ``financement.services``: amounts, blocking and warning
 checks, payments, reliquats and annual reports, as tables of cases."""
 
 from datetime import date, timedelta

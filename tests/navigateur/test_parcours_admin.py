@@ -79,8 +79,8 @@ def test_la_collectivite_saisit_son_realise_sans_toucher_au_prevu(live_server, p
     # The contract is signed: the planned amount is shown as text, with no field to change it.
     expect(page.get_by_text(re.compile(r"^12\s500,00\s€$"))).to_be_visible()
     expect(page.get_by_label("Prévu")).to_have_count(0)
-    expect(page.get_by_role("spinbutton")).to_have_count(2)  # engagé and réalisé only
-    page.get_by_role("spinbutton", name="Réalisé").fill("9876.50")
+    expect(page.get_by_role("textbox")).to_have_count(2)  # engagé and réalisé only, typed the French way
+    page.get_by_role("textbox", name="Réalisé").fill("9 876,50 €")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
 
     expect(message(page, "a été modifié avec succès")).to_contain_text("A1-01 – 2024 – Collectivité")

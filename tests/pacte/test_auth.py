@@ -516,3 +516,11 @@ def test_the_filter_only_shortens_403_and_404(status, one_line):
     assert (record.exc_info is None) is one_line
     expected = f"Refused: /x/ method='GET' user=None status={status}" if one_line else "Refused: /x/"
     assert record.getMessage() == expected
+
+
+def test_a_bad_request_gets_the_french_400(client):
+    """A host not in ALLOWED_HOSTS is a bad request (400), answered in French."""
+    response = client.get("/", HTTP_HOST="pirate.example.com")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<h1>Requête invalide</h1>" in html and "Erreur 400" in html

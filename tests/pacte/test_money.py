@@ -1,4 +1,4 @@
-"""Money to the cent, formatted the French way (DOMAIN.md §5): pure functions, tables of cases."""
+"""Money to the cent, formatted the French way (docs/regles.md): pure functions, tables of cases."""
 
 from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""The perimeter: one place computes it, every QuerySet filters with it (DOMAIN.md §7)."""
+"""The perimeter: one place computes it, every QuerySet filters with it (docs/regles.md)."""
 
 import pytest
 

@@ -50,7 +50,9 @@ def test_a_duplicate_is_a_french_field_error_not_an_integrity_error():
     other.annee = 2024
     with pytest.raises(ValidationError) as exc:
         ligne_financement_save(ligne_financement=other)
-    assert "Ce financeur a déjà une ligne pour cette action et cette année." in exc.value.messages
+    assert exc.value.message_dict == {
+        "type_financeur": ["Ce financeur a déjà une ligne pour cette action et cette année."]
+    }
     other.refresh_from_db()
     assert other.annee == 2025
 
@@ -91,3 +93,11 @@ def test_amounts_are_checked_by_the_service_whatever_the_caller():
     with pytest.raises(ValidationError) as exc:
         ligne_financement_save(ligne_financement=ligne)
     assert "dépasse le maximum autorisé" in exc.value.messages[0]
+
+
+def test_a_duplicate_fiche_code_is_reported_on_the_code():
+    fiche = FicheActionFactory(code="A1-01")
+    twin = FicheActionFactory(contrat=fiche.contrat, code="A1-02")
+    with pytest.raises(ValidationError) as exc:
+        fiche_update(fiche=twin, code="A1-01")
+    assert exc.value.message_dict == {"code": ["Ce code de fiche existe déjà dans le contrat."]}

@@ -1,4 +1,4 @@
-"""Settings come from the environment, typed, and fail loudly (CONVENTIONS.md rule 12)."""
+"""Settings come from the environment, typed, and fail loudly (docs/architecture.md)."""
 
 import os
 import subprocess
