@@ -17,7 +17,9 @@ each admin:
 The admin actions are posted with selections that do not exist, that are outside the perimeter of
 the Hautes-Alpes' editor, or that are not identifiers: never a 500, nothing changed.
 
-Each post runs in a savepoint rolled back afterwards, so one data set serves the whole module. A
+Each post runs in a savepoint rolled back afterwards, so one data set serves the whole module. To
+stay near a minute, the values of the same rank of all the fields of a form go in one post, and a
+field whose answer there is not a clear refusal of its own is posted again alone. A
 test per admin and page lists every failure it found, grouped by cause; set ``HOSTILES_RAPPORT`` to
 a file name to also get them as JSON lines.
 """
@@ -563,11 +565,8 @@ def mapping_for_row(mapping, inline, row_names) -> dict:
 
 
 def snapshot_models() -> list:
-    labels = PROJECT_APPS | {model._meta.app_label for model in ADMINS_MODELS}
-    return hostile.Snapshot.models(labels)
-
-
-ADMINS_MODELS = [model for model, _ in REGISTRY]
+    """The models whose rows must not change: the project's apps and every app with a model admin."""
+    return hostile.Snapshot.models(PROJECT_APPS | {model._meta.app_label for model, _ in ADMINS.values()})
 
 
 def change_url(model, obj) -> str:
