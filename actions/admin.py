@@ -250,6 +250,10 @@ class ValeurIndicateurInline(ScopedInline, admin.TabularInline):
     fields = ("annee", "cible", "realise")
     show_change_link = False
 
+    def get_queryset(self, request):
+        # Each row's form asks whether its indicator's contract is signed: read with the rows.
+        return super().get_queryset(request).select_related("indicateur__fiche__contrat")
+
     def peut_modifier(self, request, obj) -> bool:
         return _ecrit(request, self.contrat_de(obj))
 

@@ -10,9 +10,9 @@ from simple_history.models import HistoricalRecords
 
 from actions.enums import NatureAction, StatutFiche, TypeIndicateur
 from contrats.models import Contrat, Volet
-from pacte.models import Axe, Mesure, Organisation, Versionne
+from pacte.models import Axe, Mesure, NaturalSortKeyField, Objectif, Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
-from pacte.validators import IDENTIFIER, LINE, TEXT, validate_pacte_date, validate_year
+from pacte.validators import IDENTIFIER, LINE, TEXT, validate_indicator_value, validate_pacte_date, validate_year
 
 # Fields that the contract fixes: read-only once it is signed, changed only by an avenant.
 CHAMPS_CONTRACTUELS = (
@@ -51,8 +51,24 @@ class FicheAction(Versionne):
     )
     intitule = models.CharField("intitulé", max_length=300, validators=LINE)
     axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="fiches", verbose_name="axe")
+    objectif = models.ForeignKey(
+        Objectif,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fiches",
+        verbose_name="objectif du Pacte",
+        help_text="L'objectif que l'action sert (déduit de la mesure nationale quand il y en a une).",
+    )
     mesure = models.ForeignKey(
-        Mesure, on_delete=models.PROTECT, null=True, blank=True, related_name="fiches", verbose_name="mesure"
+        Mesure, on_delete=models.PROTECT, null=True, blank=True, related_name="fiches", verbose_name="mesure nationale"
+    )
+    mesure_locale = models.CharField(
+        "mesure locale",
+        max_length=300,
+        blank=True,
+        validators=LINE,
+        help_text="Une action propre au territoire, hors des mesures nationales : son intitulé.",
     )
     volet = models.ForeignKey(
         Volet, on_delete=models.PROTECT, null=True, blank=True, related_name="fiches", verbose_name="volet"
@@ -80,6 +96,16 @@ class FicheAction(Versionne):
     jalons = models.TextField("jalons", blank=True, validators=TEXT)
     etp = models.DecimalField("ETP", max_digits=6, decimal_places=2, null=True, blank=True)
     statut = models.CharField("statut", max_length=20, choices=StatutFiche.choices, default=StatutFiche.PROPOSEE)
+    origine = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reprises",
+        verbose_name="reprise de",
+        help_text="La fiche du contrat précédent (CDIE renouvelé) dont celle-ci reprend l'action.",
+    )
+    code_tri = NaturalSortKeyField("clé de tri du code", source="code", db_index=True)
     cree_le = models.DateTimeField("créée le", auto_now_add=True)
     modifie_le = models.DateTimeField("modifiée le", auto_now=True)
     history = HistoricalRecords()
@@ -89,7 +115,7 @@ class FicheAction(Versionne):
     class Meta:
         verbose_name = "fiche action"
         verbose_name_plural = "fiches actions"
-        ordering = ["contrat", "code"]
+        ordering = ["contrat", "code_tri"]
         constraints = [
             models.UniqueConstraint(
                 fields=["contrat", "code"],
@@ -97,10 +123,11 @@ class FicheAction(Versionne):
                 violation_error_message="Ce code de fiche existe déjà dans le contrat.",
             ),
             models.CheckConstraint(
-                name="fiche_renforcee_justifiee",
-                condition=~Q(nature="renforcee") | ~Q(justification_renforcement=""),
-                violation_error_message="Une action renforcée doit être justifiée "
-                "(plus de personnes, nouveaux publics, nouveaux territoires).",
+                name="fiche_mesure_nationale_ou_locale",
+                condition=Q(mesure__isnull=True) | Q(mesure_locale=""),
+                violation_error_message=(
+                    "Une action relève d'une mesure nationale ou d'une mesure locale, pas des deux."
+                ),
             ),
             models.CheckConstraint(
                 name="fiche_dates_ordonnees",
@@ -129,7 +156,12 @@ class Indicateur(Versionne):
     type_indicateur = models.CharField("type", max_length=20, choices=TypeIndicateur.choices)
     unite = models.CharField("unité", max_length=50, help_text="Ex. personnes, ménages, %.", validators=LINE)
     valeur_reference = models.DecimalField(
-        "valeur de référence", max_digits=14, decimal_places=2, null=True, blank=True
+        "valeur de référence",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[validate_indicator_value],
     )
     source = models.CharField("source", max_length=200, blank=True, validators=LINE)
     history = HistoricalRecords()
@@ -155,8 +187,12 @@ class ValeurIndicateur(Versionne):
 
     indicateur = models.ForeignKey(Indicateur, on_delete=models.CASCADE, related_name="valeurs")
     annee = models.PositiveSmallIntegerField("année", validators=[validate_year])
-    cible = models.DecimalField("cible", max_digits=14, decimal_places=2, null=True, blank=True)
-    realise = models.DecimalField("valeur atteinte", max_digits=14, decimal_places=2, null=True, blank=True)
+    cible = models.DecimalField(
+        "cible", max_digits=14, decimal_places=2, null=True, blank=True, validators=[validate_indicator_value]
+    )
+    realise = models.DecimalField(
+        "valeur atteinte", max_digits=14, decimal_places=2, null=True, blank=True, validators=[validate_indicator_value]
+    )
     history = HistoricalRecords()
 
     objects = ValeurIndicateurQuerySet.as_manager()

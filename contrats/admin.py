@@ -115,6 +115,10 @@ class SignataireInline(ScopedInline, admin.TabularInline):
     autocomplete_fields = ("organisation",)
     show_change_link = False
 
+    def get_queryset(self, request):
+        # Once the contract is signed the organisation is shown as text: read with the rows.
+        return super().get_queryset(request).select_related("organisation")
+
     def peut_modifier(self, request, obj) -> bool:
         return (can_prepare(request.user, obj) or can_sign(request.user, obj)) and not self.est_fige(obj)
 

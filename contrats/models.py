@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -19,7 +20,7 @@ from contrats.enums import (
 )
 from pacte.models import Axe, Collectivite, Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
-from pacte.validators import IDENTIFIER, LINE, TEXT, validate_pacte_date
+from pacte.validators import IDENTIFIER, LINE, TEXT, validate_amount, validate_pacte_date, validate_year
 
 
 class RegleTypeContrat(Versionne):
@@ -37,6 +38,11 @@ class RegleTypeContrat(Versionne):
         "nombre maximal de volets", default=0, help_text="0 : le contrat n'a pas de volets (CLS, CPT)."
     )
     duree_annees = models.PositiveSmallIntegerField("durée usuelle (années)", default=4)
+    versement_aux_porteurs = models.BooleanField(
+        "l'État verse aux porteurs des actions",
+        default=False,
+        help_text="Pacte local (CPT) : l'État paie le partenaire qui porte chaque action, ou la collectivité.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -46,6 +52,46 @@ class RegleTypeContrat(Versionne):
 
     def __str__(self) -> str:
         return self.get_type_contrat_display()
+
+
+class PacteLocalQuerySet(ScopedQuerySet):
+    collectivite_path = "collectivite"
+
+
+class PacteLocal(Versionne):
+    """The pacte local of a collectivité for the period: what groups its CLS, CDIE (and their renewals)
+    and CPT, so that a territory's documents are read together."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    collectivite = models.ForeignKey(
+        Collectivite, on_delete=models.PROTECT, related_name="pactes_locaux", verbose_name="collectivité"
+    )
+    annee_debut = models.PositiveSmallIntegerField("première année", validators=[validate_year])
+    annee_fin = models.PositiveSmallIntegerField("dernière année", validators=[validate_year])
+    intitule = models.CharField("intitulé", max_length=200, validators=LINE)
+    history = HistoricalRecords()
+
+    objects = PacteLocalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "pacte local"
+        verbose_name_plural = "pactes locaux"
+        ordering = ["collectivite", "annee_debut"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collectivite", "annee_debut"],
+                name="pacte_local_unique_par_periode",
+                violation_error_message="Cette collectivité a déjà un pacte local pour cette période.",
+            ),
+            models.CheckConstraint(
+                name="pacte_local_annees_ordonnees",
+                condition=Q(annee_fin__gte=F("annee_debut")),
+                violation_error_message="La dernière année du pacte local suit sa première année.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.intitule
 
 
 class ContratQuerySet(ScopedQuerySet):
@@ -71,6 +117,27 @@ class Contrat(Versionne):
     document_signe = models.FileField("document signé", upload_to="contrats/signes/", blank=True)
     empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
     motif_fin = models.TextField("motif de clôture ou de résiliation", blank=True, validators=TEXT)
+    pacte_local = models.ForeignKey(
+        PacteLocal,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contrats",
+        verbose_name="pacte local",
+    )
+    contrat_precedent = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renouvellement",
+        verbose_name="contrat renouvelé",
+        help_text="Le contrat (un CDIE annuel) dont celui-ci reprend les actions.",
+    )
+    preambule = models.TextField("préambule", blank=True, validators=TEXT, help_text="Texte mis en forme (HTML sûr).")
+    diagnostic = models.TextField(
+        "diagnostic", blank=True, validators=TEXT, help_text="Le diagnostic territorial sur lequel repose le contrat."
+    )
     cree_le = models.DateTimeField("créé le", auto_now_add=True)
     modifie_le = models.DateTimeField("modifié le", auto_now=True)
     history = HistoricalRecords(m2m_fields=[axes])
@@ -293,3 +360,102 @@ class Comite(Versionne):
 
     def __str__(self) -> str:
         return f"{self.get_type_comite_display()} du {self.date:%d/%m/%Y}"
+
+
+class ObjectifContratQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+
+
+class ObjectifContrat(Versionne):
+    """One of the objectives a contract states (a few for a CLS, two or three for a CDIE), in order."""
+
+    contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="objectifs")
+    ordre = models.PositiveSmallIntegerField("ordre")
+    libelle = models.TextField("objectif", validators=TEXT)
+    history = HistoricalRecords()
+
+    objects = ObjectifContratQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "objectif du contrat"
+        verbose_name_plural = "objectifs du contrat"
+        ordering = ["contrat", "ordre"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contrat", "ordre"],
+                name="objectif_contrat_ordre_unique",
+                violation_error_message="Un autre objectif du contrat a déjà ce rang.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ordre}. {self.libelle[:80]}"
+
+
+class LibelleAxeQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+
+
+class LibelleAxe(Versionne):
+    """How a contract words one of its axes, where the territory words it differently from the national label."""
+
+    contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="libelles_axes")
+    axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="+", verbose_name="axe")
+    libelle = models.CharField("intitulé local", max_length=300, validators=LINE)
+    history = HistoricalRecords()
+
+    objects = LibelleAxeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "intitulé local d'un axe"
+        verbose_name_plural = "intitulés locaux des axes"
+        ordering = ["contrat", "axe__numero"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contrat", "axe"],
+                name="libelle_axe_unique",
+                violation_error_message="Cet axe a déjà un intitulé local dans ce contrat.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.libelle
+
+
+class EngagementPartenaireQuerySet(ScopedQuerySet):
+    collectivite_path = "contrat__collectivite"
+
+
+class EngagementPartenaire(Versionne):
+    """What a partner commits to a contract for a year: money, staff, in kind (printed in the convention)."""
+
+    contrat = models.ForeignKey(Contrat, on_delete=models.CASCADE, related_name="engagements")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="engagements", verbose_name="partenaire"
+    )
+    annee = models.PositiveSmallIntegerField("année", validators=[validate_year])
+    montant = models.DecimalField(
+        "apport financier", max_digits=14, decimal_places=2, default=0, validators=[validate_amount]
+    )
+    etp = models.DecimalField(
+        "personnel (ETP)", max_digits=6, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    en_nature = models.TextField("apports en nature", blank=True, validators=TEXT)
+    history = HistoricalRecords()
+
+    objects = EngagementPartenaireQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "engagement d'un partenaire"
+        verbose_name_plural = "engagements des partenaires"
+        ordering = ["contrat", "organisation", "annee"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contrat", "organisation", "annee"],
+                name="engagement_partenaire_unique_par_annee",
+                violation_error_message="Ce partenaire a déjà un engagement pour cette année dans ce contrat.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} – {self.annee}"

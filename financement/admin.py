@@ -100,7 +100,9 @@ class LigneFinancementInline(PrevuFigeMixin, ScopedInline, admin.TabularInline):
     show_change_link = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("financeur").order_by("annee", "type_financeur", "pk")
+        # Each row's label names its fiche (``fiche.code``) and its funder: read with the rows.
+        rows = super().get_queryset(request).select_related("fiche", "financeur")
+        return rows.order_by("annee", "type_financeur", "pk")
 
     def peut_modifier(self, request, obj) -> bool:
         return can_edit_ligne(request.user, self.contrat_de(obj), None)
@@ -202,6 +204,10 @@ class PlafondInline(ScopedInline, admin.TabularInline):
     fields = ("annee", "volet", "montant")
     show_change_link = False
 
+    def get_queryset(self, request):
+        # Each row's label names its contract and volet: read with the rows.
+        return super().get_queryset(request).select_related("contrat", "volet")
+
     def peut_modifier(self, request, obj) -> bool:
         return can_prepare(request.user, obj) and not self.est_fige(obj)
 
@@ -221,6 +227,10 @@ class VersementInline(ScopedInline, admin.TabularInline):
     contrat_path = ""
     fields = ("annee", "nature", "montant", "numero_ej", "date_engagement", "date_versement")
     show_change_link = False
+
+    def get_queryset(self, request):
+        # Each row's label names its contract: read with the rows.
+        return super().get_queryset(request).select_related("contrat")
 
     def peut_modifier(self, request, obj) -> bool:
         return can_follow_payments(request.user, obj)
@@ -520,8 +530,8 @@ class RegleCofinancementAdmin(HistoryAdmin):
     reference = True
     save_service = staticmethod(regle_cofinancement_save)
     delete_service = staticmethod(regle_cofinancement_delete)
-    list_display = ("type_contrat", "volet_numero", "taux_etat_max", "parite", "tolerance")
-    list_filter = ("type_contrat", "parite")
+    list_display = ("type_contrat", "volet_numero", "taux_etat_max", "contrepartie", "etat_seul", "tolerance")
+    list_filter = ("type_contrat", "contrepartie")
     ordering = ("type_contrat", "volet_numero")
 
     def peut_modifier(self, request, obj) -> bool:

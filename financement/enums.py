@@ -31,3 +31,11 @@ TRANSITIONS_RAPPORT: dict[str, set[str]] = {
     StatutRapport.A_COMPLETER: {StatutRapport.TRANSMIS},
     StatutRapport.VALIDE: set(),
 }
+
+
+class Contrepartie(models.TextChoices):
+    """Who must put in at least as much as the State, per action and year (DOMAIN: the 50/50 rule)."""
+
+    COLLECTIVITE = "collectivite", "La collectivité signataire"
+    COFINANCEURS = "cofinanceurs", "L'ensemble des autres financeurs"
+    AUCUNE = "aucune", "Aucune (pas de parité)"

@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 from actions.models import FicheAction
 from contrats.enums import TypeContrat
 from contrats.models import Contrat, Volet
-from financement.enums import DecisionReliquat, NatureVersement, StatutRapport, TypeFinanceur
+from financement.enums import Contrepartie, DecisionReliquat, NatureVersement, StatutRapport, TypeFinanceur
 from pacte.models import Organisation, Versionne
 from pacte.perimeters import ScopedQuerySet
 from pacte.validators import TEXT, validate_amount, validate_ej, validate_pacte_date, validate_year
@@ -40,12 +40,19 @@ class RegleCofinancement(Versionne):
         default=Decimal("0.5000"),
         help_text="Part du coût total prévu de l'action (tous financeurs) : 0,5 = 50 %, 1 = 100 %.",
     )
-    parite = models.BooleanField(
-        "parité État ≤ collectivité",
-        default=True,
-        help_text="La part de l'État ne dépasse pas celle de la collectivité.",
+    contrepartie = models.CharField(
+        "contrepartie de l'État",
+        max_length=20,
+        choices=Contrepartie.choices,
+        default=Contrepartie.COLLECTIVITE,
+        help_text="Qui doit apporter au moins autant que l'État, pour chaque action et chaque année.",
     )
-    tolerance = _montant("tolérance d'arrondi (€)", default=Decimal("1.00"))
+    etat_seul = models.BooleanField(
+        "l'État peut financer seul",
+        default=True,
+        help_text="Faux : une action financée par l'État a au moins un autre financeur.",
+    )
+    tolerance = _montant("tolérance d'arrondi (€)", default=Decimal("1.00"), validators=[validate_amount])
     history = HistoricalRecords()
 
     class Meta:
@@ -68,7 +75,7 @@ class RegleCofinancement(Versionne):
             models.CheckConstraint(
                 name="regle_taux_entre_0_et_1",
                 condition=Q(taux_etat_max__gte=0, taux_etat_max__lte=1),
-                violation_error_message="La part maximale de l'État est comprise entre 0 et 1 (100 %).",
+                violation_error_message="La part maximale de l'État est comprise entre 0 et 1 (100 %%).",
             ),
             models.CheckConstraint(
                 name="regle_tolerance_positive",
@@ -222,6 +229,15 @@ class Versement(Versionne):
         validators=[validate_ej],
     )
     date_engagement = models.DateField("date d'engagement", null=True, blank=True, validators=[validate_pacte_date])
+    beneficiaire = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="versements_recus",
+        verbose_name="bénéficiaire",
+        help_text="Vide : la collectivité signataire. Pacte local : le partenaire qui porte l'action.",
+    )
     date_versement = models.DateField(
         "date de versement", null=True, blank=True, help_text="Vide : à venir.", validators=[validate_pacte_date]
     )

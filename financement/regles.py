@@ -13,7 +13,7 @@ from django.db.models import DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from actions.enums import STATUTS_ACTIFS
-from financement.enums import TypeFinanceur
+from financement.enums import Contrepartie, TypeFinanceur
 from pacte.money import ZERO, format_euros, to_cents
 
 PREVU, REALISE = "prevu", "realise"
@@ -22,12 +22,15 @@ _LIBELLES = {PREVU: ("prévue", "prévu"), REALISE: ("réalisée", "réalisé")}
 
 @dataclass(frozen=True)
 class Regle:
+    """How the State's share of an action is bounded (``RegleCofinancement``, editable per type and volet)."""
+
     taux_etat_max: Decimal
-    parite: bool
+    contrepartie: str  # Contrepartie: who must put in at least as much as the State
     tolerance: Decimal
+    etat_seul: bool = True  # False: an action the State funds has at least one other funder
 
 
-REGLE_PAR_DEFAUT = Regle(Decimal("0.5"), True, Decimal("1.00"))
+REGLE_PAR_DEFAUT = Regle(Decimal("0.5"), Contrepartie.COLLECTIVITE, Decimal("1.00"))
 
 
 def format_taux(taux: Decimal) -> str:
@@ -45,19 +48,26 @@ def parite_messages(
     partie: str,
     champ: str = PREVU,
 ) -> list[str]:
-    """The parity breaches of one action for one year, as French messages (empty when it holds).
+    """The cofinancing breaches of one action for one year, as French messages (empty when it holds).
 
-    ``etat`` and ``collectivite`` are the two parties' amounts, ``total`` every funder's. The State
-    may exceed neither the collectivité's share (when ``regle.parite``) nor ``taux_etat_max`` of the
-    total, within ``regle.tolerance``.
+    ``etat`` and ``collectivite`` are the two parties' amounts, ``total`` every funder's. The State may
+    exceed neither its counterpart's share — the collectivité's, or every other funder's, as
+    ``regle.contrepartie`` says — nor ``taux_etat_max`` of the total, within ``regle.tolerance``; and
+    unless ``regle.etat_seul``, it never funds an action alone.
     """
     etat, collectivite, total = to_cents(etat), to_cents(collectivite), to_cents(total)
     f_part, m_part = _LIBELLES[champ]
     messages = []
-    if regle.parite and etat - collectivite > regle.tolerance:
+    if regle.contrepartie == Contrepartie.COLLECTIVITE and etat - collectivite > regle.tolerance:
         messages.append(
             f"{annee} : la part {f_part} de l'État ({format_euros(etat)}) dépasse celle {partie} "
             f"({format_euros(collectivite)}) de {format_euros(etat - collectivite)}"
+        )
+    autres = total - etat
+    if regle.contrepartie == Contrepartie.COFINANCEURS and etat - autres > regle.tolerance:
+        messages.append(
+            f"{annee} : la part {f_part} de l'État ({format_euros(etat)}) dépasse celle des autres financeurs "
+            f"({format_euros(autres)}) de {format_euros(etat - autres)}"
         )
     plafond = to_cents(total * regle.taux_etat_max)
     if etat - plafond > regle.tolerance:
@@ -66,6 +76,8 @@ def parite_messages(
             f"{format_taux(regle.taux_etat_max)} du coût total {m_part} ({format_euros(total)}) "
             f"de {format_euros(etat - plafond)}"
         )
+    if not regle.etat_seul and etat > 0 and autres <= 0:
+        messages.append(f"{annee} : l'État ne peut pas financer seul l'action ({format_euros(etat)} {m_part}s)")
     return messages
 
 
@@ -73,7 +85,7 @@ def regles_par_type() -> dict[tuple[str, int | None], Regle]:
     from financement.models import RegleCofinancement
 
     return {
-        (r.type_contrat, r.volet_numero): Regle(r.taux_etat_max, r.parite, r.tolerance)
+        (r.type_contrat, r.volet_numero): Regle(r.taux_etat_max, r.contrepartie, r.tolerance, r.etat_seul)
         for r in RegleCofinancement.objects.all()
     }
 

@@ -15,7 +15,14 @@ from django.db.models import Count
 from dsfr.admin import DsfrConfigAdmin, DsfrSocialMediaInline
 from dsfr.models import DsfrConfig
 
-from pacte.admin_base import HistoryAdmin, ReadOnlyInline, ServiceForm, changed_fields, version_of
+from pacte.admin_base import (
+    HardenedAdminMixin,
+    HistoryAdmin,
+    ReadOnlyInline,
+    ServiceForm,
+    changed_fields,
+    version_of,
+)
 from pacte.enums import TypeOrganisation
 from pacte.models import Axe, Collectivite, Departement, Mesure, Organisation, Region, User
 from pacte.perimeters import Niveau, perimetre_of
@@ -31,11 +38,11 @@ admin.site.unregister(Group)
 HTTPS = {models.URLField: {"assume_scheme": "https"}}
 
 
-class SiteSocialMediaInline(DsfrSocialMediaInline):
+class SiteSocialMediaInline(HardenedAdminMixin, DsfrSocialMediaInline):
     formfield_overrides = HTTPS
 
 
-class SiteConfigAdmin(DsfrConfigAdmin):
+class SiteConfigAdmin(HardenedAdminMixin, DsfrConfigAdmin):
     """The site's DSFR settings: superusers only, decided without the permission tables' queries."""
 
     formfield_overrides = HTTPS

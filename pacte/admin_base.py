@@ -1,6 +1,6 @@
 """What every page of the back-office shares: the perimeter, the permissions, the one write path, the audit trail.
 
-The admin follows the same rules as the application (CONVENTIONS.md rules 1, 3 and 4):
+The admin follows the same rules as the application (docs/architecture.md):
 
 - every list and every object is read through ``Model.objects.for_user(user)``; an object outside the
   perimeter answers 404, exactly like an identifier that does not exist (change, delete and history
@@ -36,7 +36,7 @@ from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from pacte import perms
-from pacte.forms import decimal_formfield
+from pacte.forms import decimal_formfield, harden_text_fields, integer_formfield
 from pacte.money import format_euros
 from pacte.perimeters import Niveau, perimetre_of
 from pacte.services import conflict_message
@@ -102,6 +102,7 @@ class ServiceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        harden_text_fields(self)
         if VERSION_FIELD not in self.fields:
             return
         if self.instance.pk is not None:
@@ -259,12 +260,54 @@ class PerimetreMixin:
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = CachedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        return cache_choices(field, request, (type(self).__name__, db_field.name), rows=page_rows(self, request, db_field))
+        return cache_choices(
+            field, request, (type(self).__name__, db_field.name), rows=page_rows(self, request, db_field)
+        )
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if isinstance(db_field, models.DecimalField) and not db_field.choices:
-            return decimal_formfield(db_field, **kwargs)
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+        return saisie_formfield(db_field, **kwargs) or super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+def saisie_formfield(db_field, **kwargs):
+    """French numbers (never negative) in decimal fields, ASCII digits within the column's range in integer fields;
+    ``None`` for the other fields (the admin's own)."""
+    if db_field.choices or db_field.primary_key:
+        return None
+    if isinstance(db_field, models.DecimalField):
+        # No decimal of this application is negative (amounts, rates, ETP, indicators, widths).
+        return decimal_formfield(db_field, **{"min_value": 0, **kwargs})
+    if isinstance(db_field, models.IntegerField) and not isinstance(db_field, models.ForeignKey):
+        return integer_formfield(db_field, **kwargs)
+    return None
+
+
+def refuse_bad_selection(request):
+    """A selection is a list of identifiers: anything else is refused in French, not a 500."""
+    selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+    if any(not value.isascii() or not value.isdigit() for value in selected):
+        messages.error(request, "Sélection invalide : rien n'a été fait.")
+        return HttpResponseRedirect(request.get_full_path())
+    return None
+
+
+class HardenedForm(forms.ModelForm):
+    """A form over a model we do not own (site settings): its free text gets our hygiene."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden_text_fields(self)
+
+
+class HardenedAdminMixin:
+    """The same input hygiene for an admin page that is not scoped (the DSFR site settings)."""
+
+    form = HardenedForm
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return saisie_formfield(db_field, **kwargs) or super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def response_action(self, request, queryset):
+        return refuse_bad_selection(request) or super().response_action(request, queryset)
 
 
 class PageChoices:
@@ -281,19 +324,28 @@ class PageChoices:
         self.rows = rows
 
     def lookup(self, field, values) -> dict:
-        """The objects among ``field``'s choices whose key is in ``values`` (strings), one query at most."""
+        """The objects among ``field``'s choices whose key is in ``values`` (strings), by value; one query
+        at most. A value that is not a key (``"abc"`` for a number) finds nothing, without a query."""
         key = field.to_field_name or "pk"
+        model = field.queryset.model
+        key_field = model._meta.pk if key == "pk" else model._meta.get_field(key)
+        keys = {}
+        for value in values:
+            try:
+                keys[value] = str(key_field.to_python(value))
+            except (ValidationError, ValueError, TypeError):
+                continue
         if self.rows is not None:
             rows, self.rows = self.rows, None
-            self._read(field, key, field.queryset.filter(**{f"{key}__in": rows}))
-        missing = {value for value in values if value not in self.objects}
+            self._read(key, field.queryset.filter(**{f"{key}__in": rows}))
+        missing = {k for k in keys.values() if k not in self.objects}
         if missing:
-            self._read(field, key, field.queryset.filter(**{f"{key}__in": missing}))
-            for value in missing:
-                self.objects.setdefault(value, None)
-        return {value: self.objects[value] for value in values if self.objects[value] is not None}
+            self._read(key, field.queryset.filter(**{f"{key}__in": missing}))
+            for k in missing:
+                self.objects.setdefault(k, None)
+        return {value: self.objects[k] for value, k in keys.items() if self.objects[k] is not None}
 
-    def _read(self, field, key, queryset) -> None:
+    def _read(self, key, queryset) -> None:
         for obj in queryset:
             self.objects[str(getattr(obj, key))] = obj
 
@@ -402,6 +454,59 @@ def _cached_field_class(field_class: type) -> type:
     return _CACHED_FIELD_CLASSES[field_class]
 
 
+class ExistingRowField(forms.ModelChoiceField):
+    """The hidden identifier of an inline row, found among the rows its formset read (one query for all).
+
+    Django's own field reads each posted row again, one query per row; this one asks the formset first
+    and the database only for an identifier that is not among the formset's rows (Django's answer).
+    """
+
+    formset = None
+
+    def to_python(self, value):
+        if self.formset is not None and isinstance(value, int | str) and value not in self.empty_values:
+            try:
+                pk = self.queryset.model._meta.pk.to_python(value)
+            except ValidationError:
+                pk = None
+            row = self.formset._existing_object(pk) if pk is not None else None
+            if row is not None:
+                return row
+        return super().to_python(value)
+
+
+class PageInlineFormSet(forms.BaseInlineFormSet):
+    """The formset of every inline: posting a page costs the same whatever the rows left untouched.
+
+    Each row's identifier is found among the rows read once (:class:`ExistingRowField`), and a row the
+    user did not change is not validated again against the database (its foreign keys, uniqueness and
+    constraints, one query each): it is not saved either (``ScopedAdmin.save_formset`` skips it). A
+    changed, new or deleted row is validated in full, as before.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        name = self._pk_field.name
+        field = form.fields.get(name)
+        if type(field) is forms.ModelChoiceField and self._pk_field.remote_field is None:
+            row_field = ExistingRowField(field.queryset, initial=field.initial, required=False, widget=field.widget)
+            row_field.formset = self
+            form.fields[name] = row_field
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if i < self.initial_form_count():
+            post_clean = form._post_clean
+
+            def _post_clean():
+                if form.instance.pk is not None and not form.has_changed():
+                    return
+                post_clean()
+
+            form._post_clean = _post_clean
+        return form
+
+
 def _drop_hidden_unless_listed(form_class, fields) -> None:
     """A read-only page has no version to send back: its form holds no field at all."""
     if fields is not None and VERSION_FIELD not in fields:
@@ -414,6 +519,7 @@ class ScopedInline(PerimetreMixin):
 
     extra = 0
     show_change_link = True
+    formset = PageInlineFormSet
 
     def get_formset(self, request, obj=None, **kwargs):
         request.pacte_objet = obj
@@ -469,6 +575,9 @@ class ScopedAdmin(PerimetreMixin, admin.ModelAdmin):
         form.request = request
         form.pacte_contrat = self.contrat_de(obj) if obj is not None else None
         return form
+
+    def response_action(self, request, queryset):
+        return refuse_bad_selection(request) or super().response_action(request, queryset)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

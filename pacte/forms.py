@@ -5,12 +5,14 @@ or ``sNaN`` (and then crashes comparing it) but refuses ``1 000,00 €``. These 
 ``pacte.money.parse_decimal`` and show numbers back as ``1 234,50``.
 """
 
+import re
 from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.core import validators
 from django.core.exceptions import ValidationError
+from django.db.models.fields import PositiveIntegerRelDbTypeMixin
 from django.utils.translation import ngettext_lazy
 
 from pacte.money import MAX_DIGITS, SPACES, ZERO, format_decimal, format_euros, parse_decimal
@@ -136,3 +138,50 @@ def decimal_formfield(db_field, **kwargs) -> forms.Field:
 
     form_class = MontantField if validate_amount in db_field.validators else DecimalFrField
     return db_field.formfield(**{"form_class": form_class, **kwargs})
+
+
+class EntierField(forms.IntegerField):
+    """An integer typed with the digits 0 to 9 only (``int()`` would take ``1_000``, ``١٢٣`` or ``２０２４``),
+    within ``min_value``/``max_value``."""
+
+    default_error_messages = {"invalid": "Saisissez un nombre entier, avec les chiffres de 0 à 9."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        text = str(value).strip()
+        if not re.fullmatch(r"-?[0-9]{1,18}", text):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(text)
+
+
+def integer_formfield(db_field, **kwargs) -> forms.Field:
+    """The form field of a model integer field: ASCII digits, within the range PostgreSQL stores for
+    that kind of column (SQLite would store anything), and never negative for a positive field."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    low, high = BaseDatabaseOperations.integer_field_ranges.get(db_field.get_internal_type(), (None, None))
+    if isinstance(db_field, PositiveIntegerRelDbTypeMixin):
+        low = 0
+    defaults = {"form_class": EntierField, "min_value": low, "max_value": high}
+    return db_field.formfield(**{**defaults, **kwargs})
+
+
+def harden_text_fields(form) -> None:
+    """Every free-text field of a form refuses control and bidirectional characters; a text area is
+    capped at ``TEXT_MAX_LENGTH``. For forms over models we do not own (users' names, site settings)."""
+    from pacte.validators import TEXT_MAX_LENGTH, validate_line, validate_text, validate_text_length
+
+    for field in form.fields.values():
+        if not isinstance(field, forms.CharField) or isinstance(field, forms.EmailField | forms.URLField):
+            continue
+        if isinstance(field.widget, forms.Textarea):
+            extra = [validate_text, validate_text_length]
+            field.max_length = field.max_length or TEXT_MAX_LENGTH
+        elif isinstance(field.widget, forms.PasswordInput | forms.HiddenInput):
+            continue
+        else:
+            extra = [validate_line]
+        field.validators = [*field.validators, *(v for v in extra if v not in field.validators)]

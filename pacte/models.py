@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -9,6 +11,33 @@ from simple_history.models import HistoricalRecords
 
 from pacte.enums import NatureCollectivite, Role, TypeOrganisation
 from pacte.validators import IDENTIFIER, LINE, validate_siret
+
+
+def natural_sort_key(text: str) -> str:
+    """``A1-2`` sorts before ``A1-10``: every run of digits is padded to ten digits."""
+    return re.sub(r"[0-9]+", lambda m: m.group().zfill(10), text or "")[:120]
+
+
+class NaturalSortKeyField(models.CharField):
+    """A column holding the natural sort key of another field, computed on every save (``bulk_create``
+    included), so that the database sorts codes as people read them."""
+
+    def __init__(self, *args, source: str = "", **kwargs):
+        self.source = source
+        kwargs.setdefault("max_length", 120)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = natural_sort_key(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, value)
+        return value
 
 
 class Versionne(models.Model):
@@ -99,9 +128,38 @@ class Axe(Versionne):
         return f"Axe {self.numero} – {self.intitule_court}"
 
 
+class Objectif(Versionne):
+    """An objective of the Pacte's instructions within an axis (familles précaires, repérage précoce,
+    autonomie des 16–25 ans…): the first level of the reference list, above the national measures.
+    Many local actions serve an objective without matching a national measure."""
+
+    code = models.CharField("code", max_length=10, unique=True, validators=IDENTIFIER)
+    axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="objectifs", verbose_name="axe")
+    intitule = models.CharField("intitulé", max_length=300, validators=LINE)
+    active = models.BooleanField("actif", default=True, help_text="Un objectif inactif n'est plus proposé.")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "objectif du Pacte"
+        verbose_name_plural = "objectifs du Pacte"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.intitule}"
+
+
 class Mesure(Versionne):
     code = models.CharField("code", max_length=10, unique=True, validators=IDENTIFIER)
     axe = models.ForeignKey(Axe, on_delete=models.PROTECT, related_name="mesures", verbose_name="axe")
+    objectif = models.ForeignKey(
+        Objectif,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mesures",
+        verbose_name="objectif",
+        help_text="L'objectif du Pacte que la mesure sert (même axe).",
+    )
     intitule = models.CharField("intitulé", max_length=300, validators=LINE)
     active = models.BooleanField("active", default=True, help_text="Une mesure inactive n'est plus proposée.")
     history = HistoricalRecords()

@@ -1,7 +1,8 @@
-"""Loads the reference data shipped in ``pacte/data/`` (INSEE territories and the Pacte's axes and measures).
+"""Loads the reference data shipped in ``pacte/data/`` (INSEE territories, the Pacte's axes, objectives and measures).
 
 Idempotent: territories are created or updated from the files; axes and measures are only created
-when missing, so labels edited by national administrators are kept. Nothing is ever deleted.
+when missing, so labels edited by national administrators are kept (so is a measure's
+objective). Nothing is ever deleted.
 Called by the data migration ``pacte.0002`` and by ``manage.py charger_referentiels``.
 """
 
@@ -50,12 +51,37 @@ def load_reference(apps=None) -> dict[str, int]:
             numero=int(row["numero"]),
             defaults={"intitule": row["intitule"], "intitule_court": row["intitule_court"]},
         )
+    objectifs = _load_objectifs(apps, axes)
     for row in _rows("mesures.csv"):
-        Mesure.objects.get_or_create(code=row["code"], defaults={"axe": axes[row["axe"]], "intitule": row["intitule"]})
-    return {
+        mesure, _ = Mesure.objects.get_or_create(
+            code=row["code"], defaults={"axe": axes[row["axe"]], "intitule": row["intitule"]}
+        )
+        # The objective a measure serves is set once; a national administrator's later choice is kept.
+        if objectifs and getattr(mesure, "objectif_id", 0) is None and row.get("objectif"):
+            mesure.objectif = objectifs[row["objectif"]]
+            mesure.save(update_fields=["objectif"])
+    counts = {
         "régions": Region.objects.count(),
         "départements": Departement.objects.count(),
         "collectivités": Collectivite.objects.count(),
         "axes": Axe.objects.count(),
         "mesures": Mesure.objects.count(),
     }
+    if objectifs:
+        counts["objectifs"] = len(objectifs)
+    return counts
+
+
+def _load_objectifs(apps, axes) -> dict:
+    """The objectives of the instructions (created when missing), once the model exists: the data
+    migration of the first schema runs this loader too, before objectives were modelled."""
+    try:
+        Objectif = apps.get_model("pacte", "Objectif")
+    except LookupError:
+        return {}
+    objectifs = {}
+    for row in _rows("objectifs.csv"):
+        objectifs[row["code"]], _ = Objectif.objects.get_or_create(
+            code=row["code"], defaults={"axe": axes[row["axe"]], "intitule": row["intitule"]}
+        )
+    return objectifs

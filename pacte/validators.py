@@ -207,3 +207,21 @@ def validate_ej(value) -> None:
     """A Chorus legal commitment number (engagement juridique): 10 ASCII digits."""
     if value and not re.fullmatch(r"[0-9]{10}", value):
         raise ValidationError("Le numéro d'engagement juridique Chorus compte 10 chiffres.", code="ej")
+
+
+#: An indicator counts people, households, sessions, or a rate: never negative, never absurd.
+INDICATOR_MAX = Decimal("1000000000")
+
+
+def validate_indicator_value(value) -> None:
+    """An indicator's baseline, target or achieved value: between 0 and one billion."""
+    if value is None:
+        return
+    if value < 0:
+        raise ValidationError("La valeur d'un indicateur ne peut pas être négative.", code="indicator_negative")
+    if value > INDICATOR_MAX:
+        raise ValidationError(
+            "La valeur %(value)s dépasse le maximum d'un indicateur (%(max)s).",
+            code="indicator_max",
+            params={"value": format_decimal(value), "max": format_decimal(INDICATOR_MAX, 0)},
+        )

@@ -10,7 +10,7 @@ from decimal import ROUND_DOWN, Decimal
 from actions.enums import StatutFiche
 from contrats.enums import StatutContrat, TypeContrat
 from demo.builder.base import SHOWCASE, BuilderBase, ContratPlan, FichePlan
-from financement.enums import DecisionReliquat, NatureVersement, StatutRapport, TypeFinanceur
+from financement.enums import Contrepartie, DecisionReliquat, NatureVersement, StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
 from financement.regles import Regle, regle_pour
 from financement.services import date_limite_rapport
@@ -38,7 +38,9 @@ def floor_to(amount: Decimal, step: int) -> Decimal:
 
 def state_cap(regle: Regle, collectivite: Decimal, autres: Decimal) -> Decimal | None:
     """The largest State share the rule allows, given the other shares (None: no limit)."""
-    cap = collectivite if regle.parite else None
+    cap = {Contrepartie.COLLECTIVITE: collectivite, Contrepartie.COFINANCEURS: collectivite + autres}.get(
+        regle.contrepartie
+    )
     if regle.taux_etat_max < 1:
         by_rate = ((collectivite + autres) * regle.taux_etat_max / (1 - regle.taux_etat_max)).quantize(
             Decimal("0.01"), rounding=ROUND_DOWN

@@ -11,7 +11,7 @@ import pytest
 from actions.enums import StatutFiche
 from actions.models import FicheAction
 from contrats.enums import TypeContrat
-from financement.enums import TypeFinanceur
+from financement.enums import Contrepartie, TypeFinanceur
 from financement.models import RegleCofinancement
 from financement.regles import (
     REALISE,
@@ -39,7 +39,8 @@ from tests.factories import (
 D = Decimal
 E = "\xa0€"
 DEP = "du Département"
-CINQUANTE = Regle(D("0.5"), True, D("1.00"))
+COLLECTIVITE, COFINANCEURS, AUCUNE = Contrepartie.COLLECTIVITE, Contrepartie.COFINANCEURS, Contrepartie.AUCUNE
+CINQUANTE = Regle(D("0.5"), COLLECTIVITE, D("1.00"))
 
 
 def eur(text: str) -> str:
@@ -88,7 +89,7 @@ PARITE_CASES = [
         "100.01",
         "100",
         "200.01",
-        Regle(D("0.5"), True, D("0")),
+        Regle(D("0.5"), COLLECTIVITE, D("0")),
         [depasse_collectivite("100,01", "100,00", "0,01")],
     ),
     (
@@ -114,7 +115,7 @@ PARITE_CASES = [
         "60",
         "60",
         "120",
-        Regle(D("0.4"), True, D("1.00")),
+        Regle(D("0.4"), COLLECTIVITE, D("1.00")),
         [depasse_taux("60,00", "40", "120,00", "12,00")],
     ),
     (
@@ -122,28 +123,54 @@ PARITE_CASES = [
         "40",
         "60",
         "100",
-        Regle(D("0.3"), True, D("1.00")),
+        Regle(D("0.3"), COLLECTIVITE, D("1.00")),
         [depasse_taux("40,00", "30", "100,00", "10,00")],
     ),
-    ("taux-30-accepts-30-of-100", "30", "70", "100", Regle(D("0.3"), True, D("1.00")), []),
-    ("taux-30-tolerates-1-euro", "31", "69", "100", Regle(D("0.3"), True, D("1.00")), []),
+    ("taux-30-accepts-30-of-100", "30", "70", "100", Regle(D("0.3"), COLLECTIVITE, D("1.00")), []),
+    ("taux-30-tolerates-1-euro", "31", "69", "100", Regle(D("0.3"), COLLECTIVITE, D("1.00")), []),
     (
         "taux-30-rejects-1.01",
         "31.01",
         "68.99",
         "100",
-        Regle(D("0.3"), True, D("1.00")),
+        Regle(D("0.3"), COLLECTIVITE, D("1.00")),
         [depasse_taux("31,01", "30", "100,00", "1,01")],
     ),
-    ("no-parity-100-percent-state", "100", "0", "100", Regle(D("1"), False, D("1.00")), []),
+    ("no-parity-100-percent-state", "100", "0", "100", Regle(D("1"), AUCUNE, D("1.00")), []),
     (
         "no-parity-but-rate-still-applies",
         "80",
         "0",
         "100",
-        Regle(D("0.7"), False, D("1.00")),
+        Regle(D("0.7"), AUCUNE, D("1.00")),
         [depasse_taux("80,00", "70", "100,00", "10,00")],
     ),
+    # Every other funder as the State's counterpart (no collectivité money needed).
+    ("cofunders-match-the-state", "100", "0", "200", Regle(D("0.5"), COFINANCEURS, D("1.00")), []),
+    ("cofunders-1-euro-short-tolerated", "101", "0", "201", Regle(D("0.5"), COFINANCEURS, D("1.00")), []),
+    (
+        "cofunders-2-euros-short",
+        "102",
+        "0",
+        "202",
+        Regle(D("1"), COFINANCEURS, D("1.00")),
+        [
+            "2024 : la part prévue de l'État (102,00\xa0€) dépasse celle des autres financeurs "
+            "(100,00\xa0€) de 2,00\xa0€"
+        ],
+    ),
+    # A pacte local: the State pays the carrier, alone if need be, partners may add.
+    ("state-alone-allowed", "5000", "0", "5000", Regle(D("1"), AUCUNE, D("1.00"), etat_seul=True), []),
+    (
+        "state-alone-refused",
+        "5000",
+        "0",
+        "5000",
+        Regle(D("1"), AUCUNE, D("1.00"), etat_seul=False),
+        ["2024 : l'État ne peut pas financer seul l'action (5\xa0000,00\xa0€ prévus)"],
+    ),
+    ("state-with-a-partner", "5000", "0", "5001", Regle(D("1"), AUCUNE, D("1.00"), etat_seul=False), []),
+    ("nothing-planned-is-not-state-alone", "0", "0", "0", Regle(D("1"), AUCUNE, D("1.00"), etat_seul=False), []),
 ]
 
 
@@ -199,8 +226,8 @@ def test_format_taux(taux, expected):
 
 # --- Which rule applies -------------------------------------------------------------------------------
 
-VOLET_1 = Regle(D("1"), False, D("1.00"))
-TYPE_CDIE = Regle(D("0.4"), True, D("1.00"))
+VOLET_1 = Regle(D("1"), AUCUNE, D("1.00"))
+TYPE_CDIE = Regle(D("0.4"), COLLECTIVITE, D("1.00"))
 
 
 @pytest.mark.parametrize(
@@ -219,15 +246,18 @@ def test_regle_pour(type_contrat, volet, expected):
 
 
 def test_default_rule_is_50_50_with_parity_and_1_euro():
-    assert REGLE_PAR_DEFAUT == Regle(D("0.5"), True, D("1.00"))
+    assert REGLE_PAR_DEFAUT == Regle(D("0.5"), COLLECTIVITE, D("1.00"))
 
 
 @pytest.mark.django_db
 def test_seeded_rules():
-    """The migration seeds 50/50 everywhere, except volet 1 of a CDIE (and of a convention unique): 100 % State."""
+    """The migration seeds 50/50 with the collectivité everywhere, except volet 1 of a CDIE (and of a
+    convention unique): 100 % State; and a pacte local (CPT): the State pays the carrier, alone if need
+    be, partners may add, no parity with the collectivité."""
     regles = regles_par_type()
-    for type_contrat in TypeContrat.values:
+    for type_contrat in set(TypeContrat.values) - {TypeContrat.CPT}:
         assert regles[(type_contrat, None)] == CINQUANTE
+    assert regles[(TypeContrat.CPT, None)] == Regle(D("1"), AUCUNE, D("1.00"), etat_seul=True)
     assert regles[("cdie", 1)] == VOLET_1
     assert regles[("convention_unique", 1)] == VOLET_1
     assert len(regles) == len(TypeContrat.values) + 2
@@ -351,7 +381,7 @@ def test_parite_violations_per_year_and_per_fiche():
     ],
 )
 def test_parite_violations_name_the_party(code, expected):
-    contrat = ContratFactory(collectivite=collectivite(code), type_contrat=TypeContrat.CPT)
+    contrat = ContratFactory(collectivite=collectivite(code), type_contrat=TypeContrat.CLS_DEPARTEMENT)
     fiche = fiche_avec(contrat, [(ETAT, "200", None), (COLL, "100", None)], code="A1-01")
     (first, _) = parite_violations(FicheAction.objects.filter(pk=fiche.pk))
     assert first == f"Fiche A1-01, {depasse_collectivite('200,00', '100,00', '100,00', partie=expected)}"
@@ -411,7 +441,9 @@ def test_cdie_volet_rules(volet, lignes, ok):
             id="volet-rule-rate-is-read",
         ),
         pytest.param(
-            lambda: RegleCofinancement.objects.filter(type_contrat="cdie", volet_numero=1).update(parite=True),
+            lambda: RegleCofinancement.objects.filter(type_contrat="cdie", volet_numero=1).update(
+                contrepartie="collectivite"
+            ),
             1,
             [(ETAT, "100", None), (COLL, "10", None)],
             "dépasse celle du Département (10,00\xa0€) de 90,00\xa0€",

@@ -51,7 +51,14 @@ def test_loading_twice_changes_nothing_and_keeps_edited_labels():
     out = io.StringIO()
     call_command("charger_referentiels", stdout=out)
     assert "123 collectivités" in out.getvalue()
-    assert counts == {"régions": 18, "départements": 101, "collectivités": 123, "axes": 4, "mesures": 15}
+    assert counts == {
+        "régions": 18,
+        "départements": 101,
+        "collectivités": 123,
+        "axes": 4,
+        "mesures": 15,
+        "objectifs": 13,
+    }
     assert Axe.objects.get(numero=1).intitule_court == "Petite enfance"
     assert Mesure.objects.get(code="1.1").intitule == "Intitulé revu par la DGCS"
     assert Collectivite.objects.get(code="CEA").departements.count() == 2
