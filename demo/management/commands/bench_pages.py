@@ -1,8 +1,10 @@
-"""``manage.py bench_pages``: time the back-office lists on the data in place (run after bench_seed).
+"""``manage.py bench_pages``: time the back-office pages on the data in place (run after bench_seed).
 
 A benchmark, not a test: it prints the median of several requests and the number of SQL queries of
-each list, for a national user and for a départemental one, so that the figures can be compared
-between versions on the national data set.
+each page, for a national user and for a départemental one, so that the figures can be compared
+between versions on the national data set. Besides the lists, it opens the change pages of the
+largest fiche (by funding lines) and of the largest contract (by rows in its inlines) that each user
+sees: both should cost the same number of queries as a small one.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from actions.models import FicheAction
+from contrats.models import Avenant, Comite, Contrat, Signataire, Volet
+from financement.models import LigneFinancement, Plafond, Versement
 from pacte.models import User
 
 PAGES = [
@@ -26,9 +34,41 @@ PAGES = [
     "/",
 ]
 
+#: The rows a contract's change page lists, one inline each.
+LIGNES_DU_CONTRAT = [FicheAction, Signataire, Volet, Plafond, Versement, Avenant, Comite]
+
+
+def _nombre(model, champ: str):
+    """The number of ``model`` rows pointing at the outer row through ``champ``, as a subquery."""
+    rows = model.objects.filter(**{champ: OuterRef("pk")}).order_by().values(champ)
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
+
+def pages_de_modification(user) -> list[tuple[str, str]]:
+    """The change pages of the user's largest fiche and largest contract, each with its label."""
+    pages = []
+    fiche = (
+        FicheAction.objects.for_user(user)
+        .annotate(lignes=_nombre(LigneFinancement, "fiche"))
+        .order_by("-lignes", "pk")
+        .first()
+    )
+    if fiche is not None:
+        url = reverse("admin:actions_ficheaction_change", args=(fiche.pk,))
+        pages.append((url, f"{url} ({fiche.lignes} lignes de financement)"))
+    lignes = sum((_nombre(model, "contrat") for model in LIGNES_DU_CONTRAT[1:]), _nombre(FicheAction, "contrat"))
+    contrat = Contrat.objects.for_user(user).annotate(lignes=lignes).order_by("-lignes", "pk").first()
+    if contrat is not None:
+        url = reverse("admin:contrats_contrat_change", args=(contrat.pk,))
+        pages.append((url, f"{url} ({contrat.lignes} lignes)"))
+    return pages
+
 
 class Command(BaseCommand):
-    help = "Mesure les listes du back-office (médiane de N requêtes, nombre de requêtes SQL)."
+    help = (
+        "Mesure les listes et les plus grandes pages de modification du back-office "
+        "(médiane de N requêtes, nombre de requêtes SQL)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--repeat", type=int, default=5)
@@ -42,7 +82,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Utilisateur {username} introuvable : lancez d'abord seed_demo.")
             client = Client()
             client.force_login(user)
-            for page in PAGES:
+            for page, label in [(page, page) for page in PAGES] + pages_de_modification(user):
                 durations = []
                 for _ in range(repeat):
                     with CaptureQueriesContext(connection) as queries:
@@ -52,4 +92,4 @@ class Command(BaseCommand):
                     if response.status_code != 200:
                         raise CommandError(f"{page} : réponse {response.status_code} pour {username}")
                 median = statistics.median(durations) * 1000
-                self.stdout.write(f"  {username:10} {page:70} {median:7.1f} ms  {len(queries):3d} requêtes SQL")
+                self.stdout.write(f"  {username:10} {label:70} {median:7.1f} ms  {len(queries):3d} requêtes SQL")
