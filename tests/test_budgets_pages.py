@@ -22,16 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from actions.models import FicheAction, Indicateur
 from contrats.enums import NatureModification, PartieSignataire, StatutAvenant, TypeComite
 from contrats.models import Avenant, Comite, Contrat, ModificationAvenant
+from demo.management.commands.bench_pages import pages_de_modification
 from financement.enums import TypeFinanceur
+from financement.services import rapport_create, reliquat_compute
 from pacte.models import Region
 from tests.factories import (
     AvenantFactory,
@@ -421,8 +427,6 @@ def test_une_ligne_non_modifiee_n_est_pas_revalidee(client, editeur, settings, t
 
 def voisins(n: int) -> None:
     """n of each object in the Hautes-Alpes: as many choices in the pages' lists and autocompletes."""
-    from financement.services import rapport_create, reliquat_compute
-
     for _ in range(n):
         contrat = ContratFactory(collectivite=collectivite("D05"))
         signe = ContratFactory(collectivite=collectivite("D05"), signe=True)
@@ -474,9 +478,6 @@ LECTURE_SEULE = {"contrats.modificationavenant", "contrats.regletypecontrat", "f
 
 def _pages_sans_lignes(client) -> dict:
     """For each model: the queries and status of its first object's page, on GET and on re-sending it."""
-    from django.apps import apps
-    from django.contrib import admin
-
     costs = {}
     for label in SANS_LIGNES:
         model = apps.get_model(label)
@@ -499,3 +500,25 @@ def test_les_pages_sans_lignes_ne_dependent_pas_du_nombre_de_choix(client, edite
     assert {label: status for label, (_, (_, status)) in petit.items()} == {
         label: 403 if label in LECTURE_SEULE else 302 for label in SANS_LIGNES
     }
+
+
+# --- make bench opens the largest change pages of each user's perimeter -----------------------------------
+
+
+def test_le_banc_d_essai_ouvre_la_plus_grande_fiche_et_le_plus_grand_contrat_du_perimetre(editeur):
+    petite, grande = fiche_en_negociation(3), fiche_en_negociation(9)
+    contrat = contrat_signe(4)
+    ailleurs = ContratFactory(collectivite=collectivite("D69"), signe=True)
+    for i in range(40):
+        VersementFactory(contrat=ailleurs, annee=annee(i % 4))
+    fiche_ailleurs = FicheActionFactory(contrat=ailleurs, code="A1-01")
+    for i in range(20):
+        LigneFinancementFactory(fiche=fiche_ailleurs, annee=annee(i))
+    assert [label for _, label in pages_de_modification(editeur)] == [
+        f"{url(grande, 'change')} (9 lignes de financement)",
+        f"{url(contrat, 'change')} (24 lignes)",
+    ]
+    assert petite.financements.count() == 3
+    out = StringIO()
+    call_command("bench_pages", "--users", editeur.username, "--repeat", "1", stdout=out)
+    assert f"{url(contrat, 'change')} (24 lignes)" in out.getvalue()
