@@ -215,6 +215,10 @@ STORAGES = {
     },
 }
 
+# A contract page with its inline rows (fiches, ceilings, payments, signatories, committees…) posts more
+# than Django's default 1 000 fields once it holds about a hundred rows.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
 # django-dsfr: its integrity hashes break under hashed static storage.
 DSFR_USE_INTEGRITY_CHECKSUMS = False
 
