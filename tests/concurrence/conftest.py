@@ -5,6 +5,8 @@ are deselected, not skipped, and the run says so in one line. The CI runs the su
 they run on its PostgreSQL pass.
 """
 
+import warnings
+
 from django.db import connections
 
 MARKER = "postgresql"
@@ -19,9 +21,15 @@ def pytest_collection_modifyitems(config, items):
         return
     items[:] = [item for item in items if not item.get_closest_marker(MARKER)]
     config.hook.pytest_deselected(items=deselected)
+    line = (
+        f"{len(deselected)} test(s) marqué(s) « {MARKER} » désélectionné(s) : la base est {vendor}, "
+        "ils ne tournent que sur PostgreSQL (DATABASE_URL=postgres://…)."
+    )
+    if hasattr(config, "workerinput"):
+        # A pytest-xdist worker (make test runs -n 2) writes to no terminal: its warnings reach the main
+        # process, which lists them at the end of the run.
+        warnings.warn(line, UserWarning, stacklevel=1)
+        return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(
-            f"{len(deselected)} test(s) marqué(s) « {MARKER} » désélectionné(s) : la base est {vendor}, "
-            "ils ne tournent que sur PostgreSQL (DATABASE_URL=postgres://…)."
-        )
+        reporter.write_line(line)
