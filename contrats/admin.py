@@ -21,7 +21,18 @@ from contrats.enums import (
     StatutAvenant,
     StatutContrat,
 )
-from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, RegleTypeContrat, Signataire, Volet
+from contrats.models import (
+    Avenant,
+    Comite,
+    Contrat,
+    LibelleAxe,
+    ModificationAvenant,
+    ObjectifContrat,
+    PacteLocal,
+    RegleTypeContrat,
+    Signataire,
+    Volet,
+)
 from contrats.services import (
     avenant_create,
     avenant_errors,
@@ -35,6 +46,13 @@ from contrats.services import (
     contrat_sign,
     contrat_transition,
     contrat_update,
+    libelle_axe_delete,
+    libelle_axe_errors,
+    libelle_axe_save,
+    objectif_contrat_delete,
+    objectif_contrat_errors,
+    objectif_contrat_save,
+    pacte_local_save,
     reference_par_defaut,
     regle_du_type,
     regle_type_save,
@@ -54,6 +72,7 @@ from pacte.admin_base import (
     changed_fields,
     confirm_action,
     confirmation_text_field,
+    register_inline,
     version_of,
 )
 from pacte.perimeters import perimetre_of
@@ -208,6 +227,16 @@ class ContratAdmin(HistoryAdmin):
     ordering = ("reference",)
     fieldsets = (
         (None, {"fields": ("reference", "type_contrat", "titre", "collectivite", "axes", ("date_debut", "date_fin"))}),
+        (
+            "Contenu du contrat",
+            {
+                "fields": ("preambule", "diagnostic"),
+                "description": "Texte mis en forme : paragraphes (p), retours à la ligne (br), gras (strong), "
+                "italique (em), listes (ul, ol, li), titres (h3, h4) et liens http, https ou mailto (a). "
+                "Tout le reste est retiré à l'enregistrement.",
+            },
+        ),
+        ("Pacte local", {"fields": ("pacte_local", "contrat_precedent")}),
         ("Signature", {"fields": ("statut", "date_signature", "document_signe", "empreinte_document")}),
         ("Fin du contrat", {"fields": ("motif_fin",)}),
         ("Suivi", {"fields": ("cree_le", "modifie_le")}),
@@ -224,6 +253,8 @@ class ContratAdmin(HistoryAdmin):
     ]
 
     TOUJOURS_LECTURE = (
+        "pacte_local",
+        "contrat_precedent",
         "statut",
         "date_signature",
         "document_signe",
@@ -285,11 +316,13 @@ class ContratAdmin(HistoryAdmin):
                 reference=data.get("reference", ""),
                 titre=data.get("titre", ""),
                 axes=list(data["axes"]) if "axes" in data else None,
+                preambule=data.get("preambule", ""),
+                diagnostic=data.get("diagnostic", ""),
                 by=request.user,
             )
             adopt(obj, created)
             return
-        changes = changed_fields(form, {"titre", "date_debut", "date_fin"})
+        changes = changed_fields(form, {"titre", "date_debut", "date_fin", "preambule", "diagnostic"})
         axes = list(data["axes"]) if "axes" in form.changed_data else None
         contrat_update(contrat=obj, by=request.user, version=version_of(form), axes=axes, **changes)
 
@@ -675,3 +708,154 @@ class RegleTypeContratAdmin(HistoryAdmin):
     def write(self, request, obj, form, change):
         axes = list(form.cleaned_data["axes"]) if "axes" in form.changed_data else None
         regle_type_save(regle=obj, axes=axes, by=request.user, version=version_of(form))
+
+
+# --- Contract content (objectives, local axis labels) and the pacte local -------------------------------
+
+
+class ObjectifContratForm(ServiceForm):
+    """An objective's rank may be left empty (it goes after the others); the rules are the service's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "ordre" in self.fields:
+            self.fields["ordre"].required = False
+            self.fields["ordre"].help_text = "Vide : à la suite des autres."
+
+    def clean(self):
+        cleaned = super().clean()
+        contrat = getattr(self, "parent", None)
+        if contrat is not None and "libelle" in cleaned:
+            draft = ObjectifContrat(contrat=contrat, ordre=cleaned.get("ordre"), libelle=cleaned.get("libelle"))
+            for field, message in objectif_contrat_errors(draft).items():
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+class ObjectifContratInline(ScopedInline, admin.TabularInline):
+    """The objectives the contract states, in order (contractual: read-only once signed, changed by avenant)."""
+
+    model = ObjectifContrat
+    form = ObjectifContratForm
+    position = 12
+    contrat_path = ""
+    fields = ("ordre", "libelle")
+    show_change_link = False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "libelle":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 80})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def peut_modifier(self, request, obj) -> bool:
+        return can_prepare(request.user, obj) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+    save_service = staticmethod(objectif_contrat_save)
+    delete_service = staticmethod(objectif_contrat_delete)
+
+
+class LibelleAxeForm(ServiceForm):
+    def clean(self):
+        cleaned = super().clean()
+        contrat = getattr(self, "parent", None)
+        if contrat is not None and cleaned.get("axe") is not None and "libelle" in cleaned:
+            draft = LibelleAxe(contrat=contrat, axe=cleaned["axe"], libelle=cleaned["libelle"])
+            for field, message in libelle_axe_errors(draft).items():
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+class LibelleAxeInline(ScopedInline, admin.TabularInline):
+    """How the contract words an axis where the territory words it differently from the national label."""
+
+    model = LibelleAxe
+    form = LibelleAxeForm
+    position = 14
+    contrat_path = ""
+    fields = ("axe", "libelle")
+    show_change_link = False
+
+    def get_queryset(self, request):
+        # Each row's label names its axis: read with the rows.
+        return super().get_queryset(request).select_related("axe")
+
+    def peut_modifier(self, request, obj) -> bool:
+        return can_prepare(request.user, obj) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+    def choices_for(self, db_field, request):
+        contrat = getattr(request, "pacte_objet", None)
+        if db_field.name == "axe" and isinstance(contrat, Contrat):
+            return contrat.axes.all()  # the axes the contract carries
+        return super().choices_for(db_field, request)
+
+    save_service = staticmethod(libelle_axe_save)
+    delete_service = staticmethod(libelle_axe_delete)
+
+
+register_inline(ContratAdmin, ObjectifContratInline)
+register_inline(ContratAdmin, LibelleAxeInline)
+
+
+class ContratDuPacteInline(ReadOnlyInline, admin.TabularInline):
+    model = Contrat
+    fk_name = "pacte_local"
+    fields = ("reference", "type_contrat", "titre", "statut", "date_debut", "date_fin", "contrat_precedent")
+    verbose_name = "contrat"
+    verbose_name_plural = "contrats du pacte local (chacun se modifie sur sa page)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("contrat_precedent")
+
+
+class PacteLocalForm(ServiceForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "intitule" in self.fields and self.instance.pk is None:
+            self.fields["intitule"].required = False
+            self.fields["intitule"].help_text = "Vide : « Pacte local des solidarités – <collectivité> »."
+
+
+@admin.register(PacteLocal)
+class PacteLocalAdmin(HistoryAdmin):
+    """A collectivité's pacte local: its CLS, CDIE (and their renewals) and CPT of the period, read together.
+
+    It is created with the collectivité's first contract (``contrat_create``), or here ahead of it; then only
+    its title changes. The back-office does not delete it.
+    """
+
+    form = PacteLocalForm
+    list_display = ("intitule", "collectivite", "annee_debut", "annee_fin", "nb_contrats")
+    list_filter = (("collectivite__region", RelatedOnlyFieldListFilter),)
+    list_select_related = ("collectivite",)
+    search_fields = ("intitule", "collectivite__nom", "collectivite__code")
+    ordering = ("collectivite__code", "annee_debut")
+    fields = ("collectivite", "annee_debut", "annee_fin", "intitule")
+    inlines = [ContratDuPacteInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_nb_contrats=Count("contrats", distinct=True))
+
+    @admin.display(description="contrats", ordering="_nb_contrats")
+    def nb_contrats(self, obj) -> int:
+        return obj._nb_contrats
+
+    def peut_modifier(self, request, obj) -> bool:
+        return can_prepare(request.user, obj)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return can_prepare(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The period is the Pacte's (set by the service); the collectivité is chosen once.
+        return ("collectivite", "annee_debut", "annee_fin") if obj else ("annee_debut", "annee_fin")
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "collectivite":
+            return perimetre_of(request.user).collectivites()
+        return super().choices_for(db_field, request)
+
+    save_service = staticmethod(pacte_local_save)

@@ -72,6 +72,7 @@ class NatureModification(models.TextChoices):
     FICHE = "fiche", "Contenu d'une fiche action"
     FICHE_AJOUT = "fiche_ajout", "Nouvelle fiche action"
     CIBLE = "cible", "Cible annuelle d'un indicateur"
+    CONTENU = "contenu", "Contenu du contrat"
 
 
 class TypeComite(models.TextChoices):

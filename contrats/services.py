@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import nh3
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
@@ -26,7 +27,10 @@ from contrats.models import (
     Avenant,
     Comite,
     Contrat,
+    LibelleAxe,
     ModificationAvenant,
+    ObjectifContrat,
+    PacteLocal,
     RegleTypeContrat,
     Signataire,
     Volet,
@@ -34,7 +38,7 @@ from contrats.models import (
 from pacte import hooks
 from pacte.models import Axe, Collectivite, Organisation
 from pacte.services import delete_validated, save_validated
-from pacte.validators import normalize_identifier
+from pacte.validators import normalize_identifier, pacte_years
 from pacte.workflow import check_transition
 
 
@@ -122,11 +126,27 @@ def contrat_create(
     reference: str = "",
     titre: str = "",
     axes: list[Axe] | None = None,
+    preambule: str = "",
+    diagnostic: str = "",
+    pacte_local: PacteLocal | None = None,
+    contrat_precedent: Contrat | None = None,
 ) -> Contrat:
-    """Creates a draft contract with the axes of its type (or the subset given)."""
+    """Creates a draft contract with the axes of its type (or the subset given).
+
+    The contract joins its collectivité's pacte local for the Pacte's period, created when missing
+    (``pacte_local`` names another one of the same collectivité); ``contrat_precedent`` is the contract
+    it renews (``financement.renouvellement.contrat_renew``). The preamble and the diagnostic are
+    rich text, cleaned by :func:`rich_text_clean`.
+    """
     regle = regle_du_type(type_contrat)
     axes = list(regle.axes.all()) if axes is None else list(axes)
     errors = contrat_errors(collectivite=collectivite, type_contrat=type_contrat, axes=axes)
+    if pacte_local is not None and pacte_local.collectivite_id != collectivite.pk:
+        errors["pacte_local"] = f"Le pacte local « {pacte_local} » est celui d'une autre collectivité."
+    if contrat_precedent is not None and contrat_precedent.collectivite_id != collectivite.pk:
+        errors["contrat_precedent"] = (
+            f"Le contrat renouvelé {contrat_precedent.reference} appartient à une autre collectivité."
+        )
     if errors:
         raise ValidationError(errors)
     contrat = Contrat(
@@ -137,6 +157,10 @@ def contrat_create(
         reference=normalize_identifier(reference)
         or reference_par_defaut(type_contrat=type_contrat, annee=date_debut.year, collectivite=collectivite),
         titre=titre or regle.titre_defaut,
+        preambule=_rich_text("preambule", preambule),
+        diagnostic=_rich_text("diagnostic", diagnostic),
+        pacte_local=pacte_local or pacte_local_get_or_create(collectivite=collectivite, by=by),
+        contrat_precedent=contrat_precedent,
     )
     save_validated(contrat, by=by)
     contrat.axes.set(axes)
@@ -147,18 +171,26 @@ def contrat_create(
 def contrat_update(
     *, contrat: Contrat, by=None, version: int | None = None, axes: list[Axe] | None = None, **fields
 ) -> Contrat:
-    """Changes a contract that is not signed yet (title, dates, axes)."""
+    """Changes a contract that is not signed yet (title, dates, axes, preamble, diagnostic).
+
+    The preamble and the diagnostic are rich text, cleaned by :func:`rich_text_clean`; an axis that
+    keeps a local label (``LibelleAxe``) is not removed.
+    """
     ensure_modifiable(contrat)
-    allowed = {"titre", "date_debut", "date_fin"}
+    allowed = {"titre", "date_debut", "date_fin", *CHAMPS_TEXTE_RICHE}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")
+    for name in CHAMPS_TEXTE_RICHE:
+        if name in fields:
+            fields[name] = _rich_text(name, fields[name])
     for name, value in fields.items():
         setattr(contrat, name, value)
     if axes is not None:
         errors = contrat_errors(
             collectivite=contrat.collectivite, type_contrat=contrat.type_contrat, axes=list(axes), contrat=contrat
         )
+        errors = errors or libelles_axes_retires_errors(contrat, list(axes))
         if errors:
             raise ValidationError(errors)
     errors = periode_errors(contrat)
@@ -510,3 +542,273 @@ def regle_type_save(*, regle: RegleTypeContrat, axes: list[Axe] | None = None, b
     if axes is not None:
         regle.axes.set(axes)
     return regle
+
+
+# --- Contract content (preamble, diagnostic, objectives, local axis labels) and the pacte local -------------
+
+#: What the preamble and the diagnostic may hold (the convention prints them): paragraphs, line breaks,
+#: bold, italics, lists, two levels of headings and links. Everything else is stripped, never executed:
+#: tags, attributes, comments, scripts and styles with their content, links that are not absolute
+#: http, https or mailto.
+RICH_TEXT_TAGS = frozenset({"p", "br", "strong", "em", "ul", "ol", "li", "h3", "h4", "a"})
+RICH_TEXT_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+CHAMPS_TEXTE_RICHE = ("preambule", "diagnostic")
+
+
+def rich_text_clean(value: str | None) -> str:
+    """The rich text of a contract kept safe (nh3): only :data:`RICH_TEXT_TAGS`, ``href`` on links."""
+    return nh3.clean(
+        value or "",
+        tags=set(RICH_TEXT_TAGS),
+        attributes={"a": {"href"}, "*": set()},
+        url_schemes=set(RICH_TEXT_URL_SCHEMES),
+        url_relative="deny",
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    ).strip()
+
+
+def _field_errors(model, name: str, value, prefix: str = "") -> list[str]:
+    """The messages of the model field's own validators (characters, length) on a raw value."""
+    try:
+        model._meta.get_field(name).run_validators(value)
+    except ValidationError as error:
+        return [f"{prefix}{message}" for message in error.messages]
+    return []
+
+
+def _rich_text(name: str, value) -> str:
+    """A preamble or diagnostic as typed, checked raw (the cleaner would silently drop a NUL or keep a
+    bidi override), then cleaned."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError({name: "Ce texte n'est pas du texte."})
+    errors = _field_errors(Contrat, name, value)
+    if errors:
+        raise ValidationError({name: errors})
+    return rich_text_clean(value)
+
+
+def libelles_axes_retires_errors(contrat: Contrat, axes: list[Axe]) -> dict[str, str]:
+    """An axis removed from a contract takes no local label with it: the label is removed first."""
+    if not contrat.pk:
+        return {}
+    retires = sorted(contrat.libelles_axes.exclude(axe__in=axes).values_list("axe__numero", flat=True))
+    if retires:
+        return {
+            "axes": f"Un intitulé local porte sur {'les axes' if len(retires) > 1 else 'l’axe'} "
+            f"{', '.join(map(str, retires))} : supprimez-le avant de retirer l'axe."
+        }
+    return {}
+
+
+def intitule_pacte_local(collectivite: Collectivite) -> str:
+    """The default title of a pacte local (the one the migration gave the existing ones)."""
+    return f"Pacte local des solidarités – {collectivite.nom}"[:200]
+
+
+@transaction.atomic
+def pacte_local_get_or_create(*, collectivite: Collectivite, by=None) -> PacteLocal:
+    """The collectivité's pacte local for the Pacte's period (``pacte_years()``), created when missing."""
+    years = pacte_years()
+    found = PacteLocal.objects.filter(collectivite=collectivite, annee_debut=years[0]).first()
+    if found is not None:
+        return found
+    pacte_local = PacteLocal(
+        collectivite=collectivite,
+        annee_debut=years[0],
+        annee_fin=years[-1],
+        intitule=intitule_pacte_local(collectivite),
+    )
+    try:
+        save_validated(pacte_local, by=by)
+    except ValidationError:
+        # Another contract of the same collectivité created it meanwhile (the unique constraint).
+        found = PacteLocal.objects.filter(collectivite=collectivite, annee_debut=years[0]).first()
+        if found is None:
+            raise
+        return found
+    return pacte_local
+
+
+@transaction.atomic
+def pacte_local_save(*, pacte_local: PacteLocal, by=None, version: int | None = None) -> PacteLocal:
+    """Creates a collectivité's pacte local ahead of its first contract (for the Pacte's period, with the
+    default title when none is given), or changes its title; its collectivité and its period are fixed."""
+    if pacte_local.pk is None:
+        years = pacte_years()
+        pacte_local.annee_debut, pacte_local.annee_fin = years[0], years[-1]
+        if pacte_local.collectivite_id and not (pacte_local.intitule or "").strip():
+            pacte_local.intitule = intitule_pacte_local(pacte_local.collectivite)
+    else:
+        stored = (
+            PacteLocal.objects.filter(pk=pacte_local.pk).values("collectivite_id", "annee_debut", "annee_fin").first()
+        )
+        if stored is not None and any(stored[name] != getattr(pacte_local, name) for name in stored):
+            raise ValidationError(
+                "Seul l'intitulé d'un pacte local se modifie : sa collectivité et sa période sont fixées."
+            )
+    pacte_local.intitule = (pacte_local.intitule or "").strip()
+    save_validated(pacte_local, by=by, version=version)
+    return pacte_local
+
+
+def objectif_contrat_errors(objectif_contrat: ObjectifContrat) -> dict[str, str]:
+    """An objective has a text and a rank from 1 (ranks may leave gaps: 10, 20, 30)."""
+    errors = {}
+    if objectif_contrat.ordre is not None and objectif_contrat.ordre < 1:
+        errors["ordre"] = "Le rang d'un objectif commence à 1."
+    if not (objectif_contrat.libelle or "").strip():
+        errors["libelle"] = "Écrivez l'objectif."
+    return errors
+
+
+@transaction.atomic
+def objectif_contrat_save(*, objectif_contrat: ObjectifContrat, by=None, version: int | None = None) -> ObjectifContrat:
+    """Creates or changes one of the contract's objectives (contractual: before signature; after it, by
+    avenant). Without a rank, the objective goes after the others."""
+    objectif = objectif_contrat
+    ensure_modifiable(objectif.contrat)
+    if objectif.ordre is None:
+        objectif.ordre = (objectif.contrat.objectifs.aggregate(m=Max("ordre"))["m"] or 0) + 1
+    objectif.libelle = (objectif.libelle or "").strip()
+    errors = objectif_contrat_errors(objectif)
+    if errors:
+        raise ValidationError(errors)
+    save_validated(objectif, by=by, version=version)
+    return objectif
+
+
+@transaction.atomic
+def objectif_contrat_delete(*, objectif_contrat: ObjectifContrat, by=None, version: int | None = None) -> None:
+    """Removes an objective of a contract that is not signed."""
+    ensure_modifiable(objectif_contrat.contrat)
+    delete_validated(objectif_contrat, by=by, version=version)
+
+
+def libelle_axe_errors(libelle_axe: LibelleAxe) -> dict[str, str]:
+    """A local label words an axis that the contract carries."""
+    contrat = libelle_axe.contrat
+    if libelle_axe.axe_id and not contrat.axes.filter(pk=libelle_axe.axe_id).exists():
+        numeros = ", ".join(str(n) for n in contrat.axes.order_by("numero").values_list("numero", flat=True))
+        return {
+            "axe": f"L'axe {libelle_axe.axe.numero} n'est pas un axe du contrat {contrat.reference} "
+            f"(axes {numeros or 'aucun'})."
+        }
+    if not (libelle_axe.libelle or "").strip():
+        return {"libelle": "Écrivez l'intitulé local de l'axe."}
+    return {}
+
+
+@transaction.atomic
+def libelle_axe_save(*, libelle_axe: LibelleAxe, by=None, version: int | None = None) -> LibelleAxe:
+    """Creates or changes the contract's own wording of one of its axes (contractual)."""
+    ensure_modifiable(libelle_axe.contrat)
+    libelle_axe.libelle = (libelle_axe.libelle or "").strip()
+    errors = libelle_axe_errors(libelle_axe)
+    if errors:
+        raise ValidationError(errors)
+    save_validated(libelle_axe, by=by, version=version)
+    return libelle_axe
+
+
+@transaction.atomic
+def libelle_axe_delete(*, libelle_axe: LibelleAxe, by=None, version: int | None = None) -> None:
+    """Removes a local label (the national label is printed again), before signature."""
+    ensure_modifiable(libelle_axe.contrat)
+    delete_validated(libelle_axe, by=by, version=version)
+
+
+#: What ``avenant_propose_contenu`` changes, and how a modification names it.
+CHAMPS_CONTENU = {
+    "preambule": "préambule",
+    "diagnostic": "diagnostic",
+    "objectifs": "objectifs",
+    "libelles_axes": "intitulés locaux des axes",
+}
+
+
+def _objectifs_apres(value) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValidationError({"objectifs": "Les objectifs sont une liste de textes, dans leur ordre."})
+    objectifs = [v.strip() for v in value]
+    errors = []
+    for rang, libelle in enumerate(objectifs, start=1):
+        if not libelle:
+            errors.append(f"Objectif n° {rang} : écrivez l'objectif.")
+        errors += _field_errors(ObjectifContrat, "libelle", libelle, prefix=f"Objectif n° {rang} : ")
+    if errors:
+        raise ValidationError({"objectifs": errors})
+    return objectifs
+
+
+def _numero_axe(key) -> int | None:
+    """An axis number given as an int or as ASCII digits (JSON keys are strings)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 4:
+        return int(key)
+    return None
+
+
+def _libelles_axes_apres(contrat: Contrat, value) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValidationError({"libelles_axes": "Les intitulés locaux vont par numéro d'axe."})
+    numeros = set(contrat.axes.values_list("numero", flat=True))
+    apres, errors = {}, []
+    for key, libelle in value.items():
+        numero = _numero_axe(key)
+        if numero is None or numero not in numeros:
+            errors.append(
+                f"L'axe {key} n'est pas un axe du contrat {contrat.reference} "
+                f"(axes {', '.join(map(str, sorted(numeros))) or 'aucun'})."
+            )
+            continue
+        if libelle is not None and not isinstance(libelle, str):
+            errors.append(f"Axe {numero} : l'intitulé local est un texte (vide pour reprendre l'intitulé national).")
+            continue
+        libelle = (libelle or "").strip()
+        errors += _field_errors(LibelleAxe, "libelle", libelle, prefix=f"Axe {numero} : ") if libelle else []
+        apres[str(numero)] = libelle
+    if errors:
+        raise ValidationError({"libelles_axes": errors})
+    return apres
+
+
+def contenu_apres(contrat: Contrat, name: str, value):
+    """The value an avenant stores for one part of the contract's content, checked and cleaned:
+    rich text for the preamble and the diagnostic, the whole ordered list of objectives, and
+    ``{axis number: label}`` for the local labels (an empty label goes back to the national one)."""
+    if name in CHAMPS_TEXTE_RICHE:
+        return _rich_text(name, value)
+    if name == "objectifs":
+        return _objectifs_apres(value)
+    if name == "libelles_axes":
+        return _libelles_axes_apres(contrat, value)
+    raise ValidationError(f"Le champ « {name} » du contrat ne se modifie pas par avenant.")
+
+
+@transaction.atomic
+def avenant_propose_contenu(*, avenant: Avenant, champs: dict, by=None) -> list[ModificationAvenant]:
+    """Proposes changes of a signed contract's content (``CHAMPS_CONTENU``), applied when the avenant is
+    signed (``contrats.appliers.apply_contenu``). One modification per part; proposing a part again
+    replaces the earlier proposal."""
+    if not champs:
+        raise ValidationError("L'avenant ne propose aucun changement du contenu du contrat.")
+    unknown = sorted(set(champs) - set(CHAMPS_CONTENU))
+    if unknown:
+        raise ValidationError(f"Champs non modifiables par avenant : {', '.join(unknown)}.")
+    contrat = avenant.contrat
+    return [
+        modification_add(
+            avenant=avenant,
+            nature=NatureModification.CONTENU,
+            libelle=f"Contenu du contrat : {CHAMPS_CONTENU[name]}",
+            cible={"champ": name},
+            # Wrapped in a dict: an empty text or list would not be stored (``apres`` is required).
+            apres={name: contenu_apres(contrat, name, value)},
+            by=by,
+        )
+        for name, value in champs.items()
+    ]

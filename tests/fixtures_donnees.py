@@ -25,7 +25,19 @@ from decimal import Decimal
 from actions.enums import NatureAction, StatutFiche, TypeIndicateur
 from actions.models import FicheAction, Indicateur, ValeurIndicateur
 from contrats.enums import NatureModification, PartieSignataire, StatutContrat, TypeComite, TypeContrat
-from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, RegleTypeContrat, Signataire, Volet
+from contrats.models import (
+    Avenant,
+    Comite,
+    Contrat,
+    LibelleAxe,
+    ModificationAvenant,
+    ObjectifContrat,
+    PacteLocal,
+    RegleTypeContrat,
+    Signataire,
+    Volet,
+)
+from contrats.services import pacte_local_get_or_create
 from financement.enums import NatureVersement, StatutRapport, TypeFinanceur
 from financement.models import (
     LigneFinancement,
@@ -147,6 +159,23 @@ def _contrat_signe(code_collectivite: str, reference: str, porteur, prefet: str)
     return contrat
 
 
+def _contenu_et_pacte_local(code_collectivite: str, contrats: list[Contrat]) -> PacteLocal:
+    """The collectivité's pacte local, holding ``contrats``; each contract gets a preamble, two objectives
+    and the local label of its first axis."""
+    pacte_local = pacte_local_get_or_create(collectivite=collectivite(code_collectivite))
+    Contrat.objects.filter(pk__in=[c.pk for c in contrats]).update(
+        pacte_local=pacte_local, preambule="<p>Le <strong>préfet</strong> et le président conviennent…</p>"
+    )
+    for contrat in contrats:
+        contrat.refresh_from_db()
+        ObjectifContrat.objects.create(contrat=contrat, ordre=1, libelle="Prévenir la pauvreté des enfants.")
+        ObjectifContrat.objects.create(contrat=contrat, ordre=2, libelle="Accompagner vers l'emploi.")
+        LibelleAxe.objects.create(
+            contrat=contrat, axe=contrat.axes.order_by("numero").first(), libelle="Petite enfance et familles"
+        )
+    return pacte_local
+
+
 def construire_donnees() -> Donnees:
     """Creates the data set (see the module's docstring); the caller owns the transaction."""
     ddets_05 = OrganisationFactory(ddets=True, departement=departement("05"))
@@ -222,6 +251,10 @@ def construire_donnees() -> Donnees:
     _fiche_financee(brouillon_69, "A3-01", 3, caf_69)
     signe_69 = _contrat_signe("D69", "CLS-2024-D69", caf_69, "Préfet du Rhône")
 
+    # --- Contract content and pactes locaux (the factories bypass contrat_create, which attaches them) --
+    pacte_local_05 = _contenu_et_pacte_local("D05", [brouillon, signe])
+    pacte_local_69 = _contenu_et_pacte_local("D69", [brouillon_69, signe_69])
+
     from dsfr.models import DsfrConfig, DsfrSocialMedia
 
     config = DsfrConfig.objects.first() or DsfrConfig.objects.create(site_title="Pacte des solidarités")
@@ -235,6 +268,7 @@ def construire_donnees() -> Donnees:
     avenant = signe.avenants.get()
     objets = {
         Contrat: {"brouillon": brouillon, "signe": signe},
+        PacteLocal: {"pacte_local": pacte_local_05},
         Signataire: {"etat": brouillon.signataires.get(partie=PartieSignataire.ETAT)},
         Volet: {"volet": volet_1},
         Comite: {"comite": comite},
@@ -266,6 +300,7 @@ def construire_donnees() -> Donnees:
     fiche_69 = brouillon_69.fiches.get()
     hors_perimetre = {
         Contrat: brouillon_69,
+        PacteLocal: pacte_local_69,
         Signataire: signe_69.signataires.first(),
         Comite: signe_69.comites.get(),
         Avenant: signe_69.avenants.get(),

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import random
+from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 
 from contrats.models import RegleTypeContrat
-from demo.builder.base import BATCH, BuilderBase
+from demo.builder.base import BATCH, BuilderBase, familles_of
 from demo.catalogue import CHEFS_LIEUX, DE_DEPARTEMENT, NOMS, PARTENAIRES, POPULATION, PRENOMS_F, PRENOMS_M
 from financement.regles import regles_par_type
 from pacte.enums import Role, TypeOrganisation
-from pacte.models import Axe, Collectivite, Departement, Mesure, Organisation, Region, User
+from pacte.models import Axe, Collectivite, Departement, Mesure, Objectif, Organisation, Region, User
+from pacte.money import ZERO
 
 DEMO_PASSWORD_DEFAULT = "demo-pacte-2024"
 
@@ -78,6 +81,29 @@ def de(nom: str) -> str:
 # --- Organisations -----------------------------------------------------------------------------------
 
 
+def luhn_key(digits: str) -> str:
+    """The digit that makes ``digits`` + it pass the Luhn check (SIREN and SIRET keys)."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if index % 2 == 0:  # doubled: it will sit at an odd position from the right once the key is added
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return str(-total % 10)
+
+
+def siret_fictif(departement_code: str, kind: str) -> str:
+    """A partner's SIRET for the demo: SIREN ``000`` + département + partner kind + key, establishment
+    ``0001`` + key. Valid keys, stable across seeds and scales, and no real establishment: no SIREN
+    starts with 000 (the carriers that the State pays need one, ``Versement.beneficiaire``)."""
+    numero = {"2A": 201, "2B": 202}.get(departement_code) or int(departement_code)
+    kinds = [key for key, _ in PARTENAIRES]
+    siren = f"000{numero:03d}{kinds.index(kind):02d}"
+    siren += luhn_key(siren)
+    siret = f"{siren}0001"
+    return siret + luhn_key(siret)
+
+
 @dataclass(frozen=True)
 class OrgSpec:
     type: str
@@ -85,6 +111,7 @@ class OrgSpec:
     region_id: int | None = None
     departement_id: int | None = None
     collectivite_id: int | None = None
+    siret: str = ""
 
     @property
     def db_key(self) -> tuple:
@@ -116,7 +143,9 @@ def org_specs(
         )
         for kind, pattern in PARTENAIRES:
             nom = pattern.format(de=de_dep, de_ville=de(ville))
-            specs[("partenaire", dep.code, kind)] = OrgSpec(TypeOrganisation.PARTENAIRE, nom, departement_id=dep.pk)
+            specs[("partenaire", dep.code, kind)] = OrgSpec(
+                TypeOrganisation.PARTENAIRE, nom, departement_id=dep.pk, siret=siret_fictif(dep.code, kind)
+            )
     for c in collectivites:
         specs[("collectivite", c.code)] = OrgSpec(TypeOrganisation.COLLECTIVITE, c.nom, collectivite_id=c.pk)
     return specs
@@ -133,9 +162,13 @@ class TerritoiresMixin(BuilderBase):
 
     def load_reference(self) -> None:
         self.axes = {a.numero: a for a in Axe.objects.all()}
-        self.mesures = {m.code: m for m in Mesure.objects.select_related("axe")}
+        self.mesures = {m.code: m for m in Mesure.objects.select_related("axe", "objectif")}
+        self.objectifs = {o.code: o for o in Objectif.objects.select_related("axe")}
         self.regles = regles_par_type()
         self.titres = dict(RegleTypeContrat.objects.values_list("type_contrat", "titre_defaut"))
+        self.versement_aux_porteurs = set(
+            RegleTypeContrat.objects.filter(versement_aux_porteurs=True).values_list("type_contrat", flat=True)
+        )
         self.all_collectivites = list(
             Collectivite.objects.select_related("region").prefetch_related("departements").order_by("code")
         )
@@ -169,7 +202,7 @@ class TerritoiresMixin(BuilderBase):
         for org in Organisation.objects.all():
             key = (org.type, org.nom, org.region_id, org.departement_id, org.collectivite_id)
             existing.setdefault(key, org)
-        missing = []
+        missing, without_siret = [], []
         self.orgs: dict[tuple, Organisation] = {}
         for key, spec in specs.items():
             org = existing.get(spec.db_key)
@@ -180,15 +213,29 @@ class TerritoiresMixin(BuilderBase):
                     region_id=spec.region_id,
                     departement_id=spec.departement_id,
                     collectivite_id=spec.collectivite_id,
+                    siret=spec.siret,
                 )
                 missing.append(org)
+            elif spec.siret and not org.siret:  # created by an earlier version of the demo
+                org.siret = spec.siret
+                without_siret.append(org)
             self.orgs[key] = org
         Organisation.objects.bulk_create(missing, batch_size=BATCH)
+        Organisation.objects.bulk_update(without_siret, ["siret"], batch_size=BATCH)
 
     def partenaire(self, c: Collectivite, kind: str) -> Organisation:
         if kind == "collectivite":
             return self.orgs[("collectivite", c.code)]
         return self.orgs[("partenaire", self.main_departement(c).code, kind)]
+
+    def weights_by_region(self) -> dict[str, dict[str, Decimal]]:
+        """The population weights of every région's collectivités (all of France, whatever the scale),
+        summed by kind of contract: ``{"93": {"cls": …, "cdie": …, "cpt": …}}``."""
+        weights: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+        for c in self.all_collectivites:
+            for famille in familles_of(c):
+                weights[c.region.code][famille] += Decimal(str(self.weight(c)))
+        return weights
 
     def ensure_users(self) -> dict[str, User]:
         password = make_password(demo_password())
