@@ -6,10 +6,17 @@ per row, far too slow for a national seed. The data still follows the product's 
 ``tests/demo/test_seed_demo.py`` checks them through the services: every contract signed or later passes
 ``contrats.services.signature_errors``.
 
+The State's 2024 money is calibrated on the published figures (``demo.builder.calibrage``: Occitanie
+by axis, the national CLS and CDIE totals), which ``tests/demo/test_calibrage.py`` checks on the
+national seed. Each collectivité has its pacte local for the period, grouping its contracts; each
+contract states its objectives, a preamble and a diagnostic, sometimes its own wording of an axis.
+A pacte local's actions are carried by partners, whom the State pays (``Versement.beneficiaire``) and
+whose commitments are recorded (``EngagementPartenaire``).
+
 A few deliberate anomalies are planted so that the screens have something to show:
 
 - spent amounts breaking parity on some executed fiches (``financement.services.alertes_realise``);
-- a CPT in negotiation whose planned amounts break parity (``signature_errors`` lists it);
+- a CLS in negotiation whose planned amounts break parity (``signature_errors`` lists it);
 - a draft CPT whose State shares exceed its annual ceiling.
 
 The same ``--seed`` (and the same day: signatures and spent amounts stop at today) gives the same
@@ -19,9 +26,10 @@ from one more generator seeded by the seed.
 No history rows are written for seeded data.
 
 One module per concern, each a mixin of ``DemoBuilder``: ``territoires`` (scope, organisations, demo
-users), ``contrats`` (statuses, signatories, avenants, committees), ``fiches`` (fiches actions,
-indicators), ``argent`` (funding lines, ceilings, payments, reliquats, reports); ``purge`` empties
-the domain. The texts come from ``demo/catalogue.py`` (data files in ``demo/data/``).
+users), ``contrats`` (pactes locaux, statuses, the contracts' content, signatories and partners'
+commitments, avenants, committees), ``fiches`` (fiches actions, indicators), ``calibrage`` (the money
+on the published figures), ``argent`` (funding lines, ceilings, payments, reliquats, reports);
+``purge`` empties the domain. The texts come from ``demo/catalogue.py`` (data files in ``demo/data/``).
 """
 
 from __future__ import annotations
@@ -31,9 +39,21 @@ from decimal import Decimal
 from django.db import transaction
 
 from actions.models import FicheAction, Indicateur, ValeurIndicateur
-from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, Signataire, Volet
+from contrats.models import (
+    Avenant,
+    Comite,
+    Contrat,
+    EngagementPartenaire,
+    LibelleAxe,
+    ModificationAvenant,
+    ObjectifContrat,
+    PacteLocal,
+    Signataire,
+    Volet,
+)
 from demo.builder.argent import ArgentMixin
 from demo.builder.base import BATCH, DEFAULT_REGION, DEFAULT_SEED, SCALES
+from demo.builder.calibrage import CalibrageMixin
 from demo.builder.contrats import ContratsMixin
 from demo.builder.fiches import FichesMixin
 from demo.builder.purge import counts, purge
@@ -54,7 +74,7 @@ __all__ = [
 ]
 
 
-class DemoBuilder(TerritoiresMixin, ContratsMixin, FichesMixin, ArgentMixin):
+class DemoBuilder(TerritoiresMixin, ContratsMixin, FichesMixin, CalibrageMixin, ArgentMixin):
     """Builds the demo data of a scope in memory, then writes it with ``bulk_create``."""
 
     def build(self) -> None:
@@ -69,10 +89,14 @@ class DemoBuilder(TerritoiresMixin, ContratsMixin, FichesMixin, ArgentMixin):
 
     def write(self) -> None:
         order = [
+            PacteLocal,
             Contrat,
             Contrat.axes.through,
+            ObjectifContrat,
+            LibelleAxe,
             Volet,
             Signataire,
+            EngagementPartenaire,
             Plafond,
             FicheAction,
             LigneFinancement,

@@ -65,19 +65,29 @@ class ArgentMixin(BuilderBase):
         fp.lignes.setdefault(year, {})["autre" if financeur else kind] = self.add(ligne)
         return ligne
 
-    def build_money(self, plan: ContratPlan, fp: FichePlan, *, base: float, coll_ratio: float, etat: bool) -> None:
+    def build_money(
+        self, plan: ContratPlan, fp: FichePlan, *, base: float, coll_ratio: float, etat: bool, autre_prob: float
+    ) -> None:
+        """The planned lines of a fiche: the State's (unless ``etat`` is false), the collectivité's (about
+        ``coll_ratio`` of the State's, never below it when the ratio is 1 or more), sometimes a third
+        funder's; a pacte local's carrier may add its own money. Calibrated later (``calibrage``)."""
         rng, contrat, fiche = plan.rng, plan.contrat, fp.fiche
         regle = regle_pour(self.regles, contrat.type_contrat, fiche.volet.numero if fiche.volet else None)
-        autre_org = None
-        if fp.gabarit.autres and rng.random() < 0.3:
-            autre_org = self.partenaire(plan.collectivite, rng.choice(fp.gabarit.autres))
-        autre_ratio = rng.uniform(0.2, 0.6)
+        if rng.random() < autre_prob:
+            choices = list(fp.gabarit.autres)
+            if plan.famille == "cpt" and fp.porteur_kind != "collectivite":
+                choices.insert(0, fp.porteur_kind)
+            fp.autre_kind = rng.choice(choices) if choices else ""
+        autre_org = self.partenaire(plan.collectivite, fp.autre_kind) if fp.autre_kind else None
+        autre_ratio = rng.uniform(0.2, 0.6) if etat else rng.uniform(0.6, 1.2)
         for i, year in enumerate(fp.years):
             factor = 1 + i * rng.uniform(0, 0.05)
             if year == fiche.date_debut.year and fiche.date_debut.month > 1:
                 factor *= (13 - fiche.date_debut.month) / 12
             part_etat = euros(base * factor) if etat else ZERO
-            coll = max(part_etat, euros(base * coll_ratio * factor)) if coll_ratio else ZERO
+            coll = euros(base * coll_ratio * factor) if coll_ratio else ZERO
+            if coll_ratio >= 1:
+                coll = max(coll, part_etat)
             autre = euros(base * autre_ratio * factor) if autre_org else ZERO
             cap = state_cap(regle, coll, autre)
             if cap is not None:
@@ -88,8 +98,6 @@ class ArgentMixin(BuilderBase):
                 self.ligne(fp, year, TypeFinanceur.COLLECTIVITE, coll)
             if autre > 0:
                 self.ligne(fp, year, TypeFinanceur.AUTRE, autre, financeur=autre_org)
-        if plan.signe:
-            self.build_execution_money(plan, fp)
 
     def execution_years(self, plan: ContratPlan, fp: FichePlan) -> list[int]:
         years = self.past_years(fp.years)
@@ -176,9 +184,18 @@ class ArgentMixin(BuilderBase):
     def paid_base(self, plan: ContratPlan, year: int) -> Decimal:
         return sum((fp.etat(year) for fp in plan.fiches if fp.active), ZERO)
 
+    def paid_carriers(self, plan: ContratPlan, year: int) -> list[tuple[Organisation, Decimal]]:
+        """What the State pays each carrier of a pacte local's active actions for a year, carriers by name."""
+        by_carrier: dict[Organisation, Decimal] = defaultdict(lambda: ZERO)
+        for fp in plan.fiches:
+            if fp.active and fp.etat(year) > 0:
+                by_carrier[fp.fiche.porteur] += fp.etat(year)
+        return sorted(by_carrier.items(), key=lambda kv: kv[0].nom)
+
     def build_execution_follow_up(self, plan: ContratPlan) -> None:
         contrat, rng = plan.contrat, plan.rng
         cdie = contrat.type_contrat == TypeContrat.CDIE
+        aux_porteurs = contrat.type_contrat in self.versement_aux_porteurs
         years = self.past_years(contrat.annees)
         if plan.termine_le:
             years = [y for y in years if y <= plan.termine_le.year]
@@ -186,9 +203,17 @@ class ArgentMixin(BuilderBase):
             base = self.paid_base(plan, year)
             if base <= 0:
                 continue
-            ej = str(rng.randint(2_100_000_000, 2_199_999_999))
             start = max(contrat.date_signature, date(year, 3, 1)) + timedelta(days=rng.randint(20, 60))
             engagement = self.past(start - timedelta(days=rng.randint(5, 15)))
+            if aux_porteurs:  # a pacte local: the State pays each carrier its actions' share, once a year
+                for porteur, montant in self.paid_carriers(plan, year):
+                    ej = str(rng.randint(2_100_000_000, 2_199_999_999))
+                    beneficiaire = None if porteur.collectivite_id else porteur
+                    self.versement(
+                        contrat, year, NatureVersement.UNIQUE, montant, ej, engagement, self.past(start), beneficiaire
+                    )
+                continue
+            ej = str(rng.randint(2_100_000_000, 2_199_999_999))
             if cdie:
                 self.versement(contrat, year, NatureVersement.UNIQUE, base, ej, engagement, self.past(start))
                 continue
@@ -205,7 +230,7 @@ class ArgentMixin(BuilderBase):
         self.build_comites(plan, years)
         self.build_rapports(plan, years)
 
-    def versement(self, contrat, year, nature, montant, ej, engagement, verse_le) -> None:
+    def versement(self, contrat, year, nature, montant, ej, engagement, verse_le, beneficiaire=None) -> None:
         if montant <= 0:
             return
         self.add(
@@ -218,6 +243,7 @@ class ArgentMixin(BuilderBase):
                 numero_ej=ej,
                 date_engagement=engagement,
                 date_versement=verse_le,
+                beneficiaire=beneficiaire,
             )
         )
 

@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from actions.enums import STATUTS_ACTIFS
 from actions.models import FicheAction
-from contrats.enums import STATUTS_FIGES
+from contrats.enums import STATUTS_FIGES, TypeContrat
 from contrats.models import Contrat, Volet
 from demo.catalogue import Gabarit
 from financement.models import LigneFinancement
 from pacte.enums import NatureCollectivite
-from pacte.models import Axe, Collectivite, Mesure, Organisation, User
+from pacte.models import Axe, Collectivite, Mesure, Objectif, Organisation, User
 from pacte.money import ZERO
 
 SCALES = ("region", "national")
@@ -40,6 +40,27 @@ DEPARTEMENT_NATURES = {
 STATUTS_SIGNES = STATUTS_FIGES  # signé, en exécution, clos, résilié
 
 
+def types_of(c: Collectivite) -> list[str]:
+    """The contracts a collectivité signs in the demo: a métropole its CLS and a pacte local, a
+    département (or a collectivité with its powers) its CLS, its CDIE and a pacte local."""
+    if c.est_metropole:
+        return [TypeContrat.CLS_METROPOLE, TypeContrat.CPT]
+    if c.nature in DEPARTEMENT_NATURES:
+        return [TypeContrat.CLS_DEPARTEMENT, TypeContrat.CDIE, TypeContrat.CPT]
+    return []
+
+
+def famille(type_contrat: str) -> str:
+    """``cls`` (département or métropole), ``cdie`` or ``cpt``: how the demo sizes and calibrates a contract."""
+    if type_contrat in (TypeContrat.CLS_DEPARTEMENT, TypeContrat.CLS_METROPOLE):
+        return "cls"
+    return "cdie" if type_contrat == TypeContrat.CDIE else "cpt"
+
+
+def familles_of(c: Collectivite) -> list[str]:
+    return [famille(t) for t in types_of(c)]
+
+
 # --- In-memory plan --------------------------------------------------------------------------------
 
 
@@ -48,6 +69,8 @@ class FichePlan:
     fiche: FicheAction
     gabarit: Gabarit
     years: list[int]
+    porteur_kind: str = ""  # "collectivite" or a partner key
+    autre_kind: str = ""  # the partner key of the third funder, if any
     lignes: dict[int, dict[str, LigneFinancement]] = field(default_factory=dict)  # year -> "etat"/"collectivite"/…
 
     @property
@@ -73,6 +96,10 @@ class ContratPlan:
     def signe(self) -> bool:
         return self.contrat.statut in STATUTS_SIGNES
 
+    @property
+    def famille(self) -> str:
+        return famille(self.contrat.type_contrat)
+
 
 class BuilderBase:
     """The state of a build and the helpers every part uses."""
@@ -80,6 +107,9 @@ class BuilderBase:
     # Set by ``load_reference`` (territoires) and ``DemoBuilder.build``.
     axes: dict[int, Axe]
     mesures: dict[str, Mesure]
+    objectifs: dict[str, Objectif]
+    versement_aux_porteurs: set[str]
+    all_collectivites: list[Collectivite]
     scope: list[Collectivite]
     orgs: dict[tuple, Organisation]
     users: dict[str, User]

@@ -1,4 +1,5 @@
-"""Contracts: their statuses (drawn, or forced by the stories), signatories, avenants and committees."""
+"""Contracts: their pacte local, statuses (drawn, or forced by the stories), own content (objectives,
+preamble, diagnostic, local wording of axes), signatories and partners' commitments, avenants and committees."""
 
 from __future__ import annotations
 
@@ -18,28 +19,60 @@ from contrats.enums import (
     TypeComite,
     TypeContrat,
 )
-from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, Signataire
+from contrats.models import (
+    Avenant,
+    Comite,
+    Contrat,
+    EngagementPartenaire,
+    LibelleAxe,
+    ModificationAvenant,
+    ObjectifContrat,
+    PacteLocal,
+    Signataire,
+)
 from demo.builder.argent import ceil_to, euros
-from demo.builder.base import DEPARTEMENT_NATURES, SHOWCASE, STATUTS_SIGNES, BuilderBase, ContratPlan, FichePlan
+from demo.builder.base import (
+    DEPARTEMENT_NATURES,
+    SHOWCASE,
+    STATUTS_SIGNES,
+    BuilderBase,
+    ContratPlan,
+    FichePlan,
+    types_of,
+)
 from demo.builder.territoires import de
-from demo.catalogue import AXE4, MOTIFS_RESILIATION, QUALITE_PARTENAIRE, SIGNATAIRES_CPT
+from demo.catalogue import (
+    APPORTS_EN_NATURE,
+    AXE4,
+    DIAGNOSTICS,
+    LIBELLES_AXES,
+    MOTIFS_RESILIATION,
+    OBJECTIFS_CONTRAT,
+    PREAMBULES,
+    QUALITE_PARTENAIRE,
+    SIGNATAIRES_CPT,
+)
 from financement.enums import TypeFinanceur
 from pacte.enums import NatureCollectivite
-from pacte.models import Collectivite
-from pacte.money import format_euros
+from pacte.models import Collectivite, Organisation
+from pacte.money import ZERO, format_euros
+from pacte.validators import pacte_years
 
-# Forced statuses: the showcase collectivité and three others tell every part of the story.
+# Forced statuses: the showcase collectivité and three others tell every part of the story. The planned
+# parity breach sits on a CLS: a pacte local has no parity with the collectivité.
 STORIES = {
-    # slot: {type: (status, story)}
+    # slot: {famille: (status, story)}
     "A": {
         "cls": (StatutContrat.EN_EXECUTION, "vitrine"),
         "cdie": (StatutContrat.CLOS, ""),
-        "cpt": (StatutContrat.EN_NEGOCIATION, "parite_prevue"),
+        "cpt": (StatutContrat.EN_NEGOCIATION, ""),
     },
     "B": {"cls": (StatutContrat.EN_EXECUTION, "rapport_a_completer"), "cpt": (StatutContrat.RESILIE, "")},
     "C": {"cls": (StatutContrat.EN_EXECUTION, "avenant"), "cpt": (StatutContrat.PRET_SIGNATURE, "")},
-    "D": {"cls": (StatutContrat.SIGNE, ""), "cpt": (StatutContrat.BROUILLON, "plafond_depasse")},
+    "D": {"cls": (StatutContrat.EN_NEGOCIATION, "parite_prevue"), "cpt": (StatutContrat.BROUILLON, "plafond_depasse")},
 }
+# Share of the contracts whose territory words one or two axes its own way.
+PART_LIBELLES_LOCAUX = 0.25
 POIDS_STATUTS = {
     "cls": {
         StatutContrat.EN_EXECUTION: 55,
@@ -68,12 +101,6 @@ POIDS_STATUTS = {
 }
 
 
-def _famille(type_contrat: str) -> str:
-    if type_contrat in (TypeContrat.CLS_DEPARTEMENT, TypeContrat.CLS_METROPOLE):
-        return "cls"
-    return "cdie" if type_contrat == TypeContrat.CDIE else "cpt"
-
-
 def qualite_president(c: Collectivite, feminine: bool, de_dep: str) -> str:
     titre = "Présidente" if feminine else "Président"
     if c.code == "VILLE-PARIS":
@@ -91,16 +118,7 @@ class ContratsMixin(BuilderBase):
     # -- contracts
 
     def contract_list(self) -> list[tuple[Collectivite, str]]:
-        out = []
-        for c in self.scope:
-            if c.est_metropole:
-                types = [TypeContrat.CLS_METROPOLE, TypeContrat.CPT]
-            elif c.nature in DEPARTEMENT_NATURES:
-                types = [TypeContrat.CLS_DEPARTEMENT, TypeContrat.CDIE, TypeContrat.CPT]
-            else:
-                continue
-            out += [(c, t) for t in types]
-        return out
+        return [(c, t) for c in self.scope for t in types_of(c)]
 
     def story_slots(self) -> dict[str, Collectivite]:
         """A: the showcase (D05 when in scope), B: another département, C and D: métropoles (or départements)."""
@@ -129,12 +147,11 @@ class ContratsMixin(BuilderBase):
         slots = {c.code: s for s, c in self.story_slots().items()}
         forced = set()
         for plan in plans:
-            famille = _famille(plan.contrat.type_contrat)
-            weights = POIDS_STATUTS[famille]
+            weights = POIDS_STATUTS[plan.famille]
             plan.contrat.statut = plan.rng.choices(list(weights), weights=list(weights.values()))[0]
             slot = slots.get(plan.collectivite.code)
-            if slot and famille in STORIES[slot]:
-                plan.contrat.statut, plan.story = STORIES[slot][famille]
+            if slot and plan.famille in STORIES[slot]:
+                plan.contrat.statut, plan.story = STORIES[slot][plan.famille]
                 forced.add(plan.contrat.reference)
         # Every status shows up somewhere (when the scope has enough contracts).
         present = {p.contrat.statut for p in plans}
@@ -153,6 +170,8 @@ class ContratsMixin(BuilderBase):
                 present.add(statut)
 
     def build_contracts(self) -> None:
+        """Every contract of the scope: first its content and planned money, then (once the money is
+        calibrated on the published figures) its signatures, ceilings, avenants and execution."""
         for c, type_contrat in self.contract_list():
             rng = random.Random(f"{self.seed}:{c.code}:{type_contrat}")
             cdie = type_contrat == TypeContrat.CDIE
@@ -172,32 +191,66 @@ class ContratsMixin(BuilderBase):
             )
             self.plans.append(ContratPlan(contrat, c, rng))
         self.assign_statuses(self.plans)
+        pactes = self.build_pactes_locaux()
         for plan in self.plans:
-            self.build_contract(plan)
+            plan.contrat.pacte_local = pactes[plan.collectivite.code]
+            self.plan_contract(plan)
+        self.calibrate()
+        for plan in self.plans:
+            self.finish_contract(plan)
 
-    def build_contract(self, plan: ContratPlan) -> None:
+    def build_pactes_locaux(self) -> dict[str, PacteLocal]:
+        """One pacte local per collectivité of the scope for the Pacte's period (an existing one is kept)."""
+        years = pacte_years()
+        existing = {
+            p.collectivite.code: p
+            for p in PacteLocal.objects.filter(collectivite__in=self.scope, annee_debut=years[0]).select_related(
+                "collectivite"
+            )
+        }
+        pactes = {}
+        for c in self.scope:
+            pactes[c.code] = existing.get(c.code) or self.add(
+                PacteLocal(
+                    uid=self.uid(),
+                    collectivite=c,
+                    annee_debut=years[0],
+                    annee_fin=years[-1],
+                    intitule=f"Pacte local des solidarités – {c.nom}",
+                )
+            )
+        return pactes
+
+    def plan_contract(self, plan: ContratPlan) -> None:
+        """The contract, its axes, its own content and its fiches with their planned money."""
         contrat, rng = plan.contrat, plan.rng
-        famille = _famille(contrat.type_contrat)
         self.add(contrat)
         if plan.signe:
-            start = {"cls": date(2024, 2, 1), "cdie": date(2024, 3, 1), "cpt": date(2024, 4, 1)}[famille]
+            start = {"cls": date(2024, 2, 1), "cdie": date(2024, 3, 1), "cpt": date(2024, 4, 1)}[plan.famille]
             contrat.date_signature = self.past(self.day(rng, start, 150))
             if contrat.statut == StatutContrat.RESILIE:
                 plan.termine_le = date(2025, rng.choice([3, 6, 9]), 30)
                 contrat.motif_fin = rng.choice(MOTIFS_RESILIATION)
             elif contrat.statut == StatutContrat.CLOS:
                 contrat.motif_fin = "Convention arrivée à échéance ; bilan présenté en comité de pilotage."
-        axes = {"cls": [1, 3, 4], "cdie": [2], "cpt": [1, 2, 3, 4]}[famille]
+        axes = {"cls": [1, 3, 4], "cdie": [2], "cpt": [1, 2, 3, 4]}[plan.famille]
         if contrat.type_contrat == TypeContrat.CLS_METROPOLE:
             axes = [1, 2, 3, 4]
         for numero in axes:
             self.add(Contrat.axes.through(contrat=contrat, axe=self.axes[numero]))
-        if famille == "cdie":
+        self.build_contenu(plan, axes)
+        if plan.famille == "cdie":
             self.build_cdie_fiches(plan)
-        elif famille == "cpt":
+        elif plan.famille == "cpt":
             self.build_cpt_fiches(plan)
         else:
             self.build_cls_fiches(plan, axes)
+
+    def finish_contract(self, plan: ContratPlan) -> None:
+        """What follows the calibrated money: spent amounts, signatures, stories, ceilings, avenants, follow-up."""
+        if plan.signe:
+            for fp in plan.fiches:
+                self.build_execution_money(plan, fp)
         self.build_signataires(plan)
         self.build_story_money(plan)
         self.build_plafonds(plan)
@@ -206,6 +259,29 @@ class ContratsMixin(BuilderBase):
             self.build_avenant_brouillon(plan)
         if plan.signe:
             self.build_execution_follow_up(plan)
+
+    # -- the contract's own content
+
+    def build_contenu(self, plan: ContratPlan, axes: list[int]) -> None:
+        """A preamble and a diagnostic, two to four objectives (two or three for a CDIE) and, in some
+        territories, the local wording of one or two axes."""
+        contrat, c, rng = plan.contrat, plan.collectivite, plan.rng
+        values = {
+            "nom": c.nom,
+            "de_dep": self.de_dep[self.main_departement(c).code],
+            "periode": f"{contrat.date_debut.year}-{contrat.date_fin.year}"
+            if contrat.date_fin.year > contrat.date_debut.year
+            else str(contrat.date_debut.year),
+        }
+        contrat.preambule = rng.choice(PREAMBULES).format(**values)
+        contrat.diagnostic = rng.choice(DIAGNOSTICS[plan.famille]).format(**values)
+        objectifs = OBJECTIFS_CONTRAT[plan.famille]
+        count = rng.randint(2, 3) if plan.famille == "cdie" else rng.randint(2, 4)
+        for ordre, libelle in enumerate(rng.sample(objectifs, min(count, len(objectifs))), start=1):
+            self.add(ObjectifContrat(contrat=contrat, ordre=ordre, libelle=libelle))
+        if rng.random() < PART_LIBELLES_LOCAUX:
+            for numero in sorted(rng.sample(axes, min(len(axes), rng.randint(1, 2)))):
+                self.add(LibelleAxe(contrat=contrat, axe=self.axes[numero], libelle=rng.choice(LIBELLES_AXES[numero])))
 
     # -- signatories
 
@@ -242,7 +318,7 @@ class ContratsMixin(BuilderBase):
             )
         )
         if contrat.type_contrat == TypeContrat.CPT:
-            for kind in rng.sample(SIGNATAIRES_CPT, rng.randint(2, 4)):
+            for kind in self.cpt_partners(plan):
                 nom, feminine = self.person(rng)
                 org = self.partenaire(c, kind)
                 self.add(
@@ -255,6 +331,41 @@ class ContratsMixin(BuilderBase):
                         date_signature=coll_date,
                     )
                 )
+                self.build_engagements(plan, kind, org)
+
+    def cpt_partners(self, plan: ContratPlan) -> list[str]:
+        """Who signs a pacte local besides the State and the collectivité: the partners that carry or fund
+        its actions, then institutions drawn among ``SIGNATAIRES_CPT``: at least two partners."""
+        kinds = list(
+            dict.fromkeys(
+                k for fp in plan.fiches for k in (fp.porteur_kind, fp.autre_kind) if k and k != "collectivite"
+            )
+        )
+        others = [k for k in SIGNATAIRES_CPT if k not in kinds]
+        wanted = max(2, min(5, len(kinds) + plan.rng.randint(1, 2)))
+        return kinds + plan.rng.sample(others, max(0, min(len(others), wanted - len(kinds))))
+
+    def build_engagements(self, plan: ContratPlan, kind: str, org: Organisation) -> None:
+        """A partner's commitments to the pacte local for each year: the money of its funding lines, some
+        staff, what it lends in kind."""
+        contrat, rng = plan.contrat, plan.rng
+        etp = Decimal(rng.choice(["0.20", "0.50", "1.00", "1.50"])) if rng.random() < 0.8 else None
+        en_nature = APPORTS_EN_NATURE.get(kind, APPORTS_EN_NATURE["autre"])
+        for year in contrat.annees:
+            montant = sum(
+                (
+                    lignes["autre"].prevu
+                    for fp in plan.fiches
+                    for lignes in [fp.lignes.get(year, {})]
+                    if "autre" in lignes and lignes["autre"].financeur is org
+                ),
+                ZERO,
+            )
+            self.add(
+                EngagementPartenaire(
+                    contrat=contrat, organisation=org, annee=year, montant=montant, etp=etp, en_nature=en_nature
+                )
+            )
 
     # -- avenants
 

@@ -1,4 +1,9 @@
-"""Fiches actions drawn from the catalogue (``demo/catalogue.py``), and their indicators."""
+"""Fiches actions drawn from the catalogue (``demo/catalogue.py``), and their indicators.
+
+Each fiche is filed under what its template serves: a national measure (and the measure's objective), an
+objective only, or a local measure; it is carried by the template's carrier or, now and then, by one of
+the others the template names (``demo/catalogue.py`` says who may carry what).
+"""
 
 from __future__ import annotations
 
@@ -12,21 +17,10 @@ from actions.models import FicheAction, Indicateur, ValeurIndicateur
 from contrats.enums import StatutContrat, TypeContrat
 from contrats.models import Volet
 from demo.builder.base import BuilderBase, ContratPlan, FichePlan
-from demo.catalogue import (
-    CATALOGUE,
-    CHEFS_LIEUX,
-    CPT,
-    EMPLOI,
-    JUSTIFICATIONS,
-    PARTENAIRES,
-    PILOTAGE,
-    SOURCES,
-    VOLETS_CDIE,
-    Gabarit,
-)
+from demo.catalogue import CATALOGUE, CHEFS_LIEUX, CPT, EMPLOI, JUSTIFICATIONS, PILOTAGE, SOURCES, VOLETS_CDIE, Gabarit
 
-# Multipliers of the catalogue's costs, so that the national totals of 2024 come close to the published
-# ones (about 90 M€ for the CLS and 170 M€ for the CDIE).
+# Multipliers of the catalogue's costs: the split of the money between the axes of a CLS and between the
+# volets of a CDIE. The totals themselves are set afterwards by ``demo.builder.calibrage``.
 CALIBRAGE_CLS = {1: 1.6, 2: 1.6, 3: 1.9, 4: 3.0}  # by axis
 CALIBRAGE_CDIE = {False: 3.8, True: 6.6}  # volet 1 (pilotage), other volets
 
@@ -62,6 +56,7 @@ class FichesMixin(BuilderBase):
         base: float,
         coll_ratio: float,
         etat: bool = True,
+        autre_prob: float = 0.3,
         force_caf: bool = False,
     ) -> FichePlan:
         contrat, c, rng = plan.contrat, plan.collectivite, plan.rng
@@ -78,10 +73,12 @@ class FichesMixin(BuilderBase):
                 debut = date(2025, 1, 1)
             fin = date(2025, 12, 31) if rng.random() < 0.12 else contrat.date_fin
         porteur_kind = "caf" if force_caf else gabarit.porteur
-        if not force_caf and gabarit.porteur != "collectivite" and rng.random() < 0.2:
-            porteur_kind = "collectivite"
+        if not force_caf and gabarit.autres_porteurs and rng.random() < 0.2:
+            porteur_kind = rng.choice(gabarit.autres_porteurs)
         renforcee = rng.random() < 0.4
-        partenaires = rng.sample([k for k, _ in PARTENAIRES if k != porteur_kind], 3)
+        pool = [k for k in dict.fromkeys((*gabarit.autres, *gabarit.porteurs, "ccas", "commune")) if k != porteur_kind]
+        partenaires = rng.sample(pool, min(3, len(pool)))
+        mesure = self.mesures[gabarit.mesure] if gabarit.mesure else None
         volume = max(1, round(rng.randint(*gabarit.volume) * (0.6 + 0.4 * w)))
         ville = CHEFS_LIEUX.get(self.main_departement(c).code, "")
         entier = rng.random() < 0.75
@@ -91,7 +88,9 @@ class FichesMixin(BuilderBase):
             code=code,
             intitule=gabarit.intitule,
             axe=self.axes[axe],
-            mesure=self.mesures.get(gabarit.mesure) if gabarit.mesure else None,
+            mesure=mesure,
+            objectif=mesure.objectif if mesure else self.objectifs.get(gabarit.objectif or ""),
+            mesure_locale=gabarit.mesure_locale,
             volet=volet,
             nature=NatureAction.RENFORCEE if renforcee else NatureAction.NOUVELLE,
             justification_renforcement=rng.choice(JUSTIFICATIONS) if renforcee else "",
@@ -114,9 +113,9 @@ class FichesMixin(BuilderBase):
         )
         fiche.statut = self.fiche_statut(plan, fiche, index)
         years = [y for y in contrat.annees if debut.year <= y <= fin.year]
-        fp = FichePlan(self.add(fiche), gabarit, years)
+        fp = FichePlan(self.add(fiche), gabarit, years, porteur_kind=porteur_kind)
         plan.fiches.append(fp)
-        self.build_money(plan, fp, base=base * w, coll_ratio=coll_ratio, etat=etat)
+        self.build_money(plan, fp, base=base * w, coll_ratio=coll_ratio, etat=etat, autre_prob=autre_prob)
         self.build_indicateurs(plan, fp)
         return fp
 
@@ -175,22 +174,25 @@ class FichesMixin(BuilderBase):
                 )
 
     def build_cpt_fiches(self, plan: ContratPlan) -> None:
+        """One to three priority actions carried by partners, whom the State pays; partners often add
+        their own money, the collectivité seldom; a diagnostic is the State's alone."""
         rng = plan.rng
         chosen = rng.sample(CPT, rng.randint(1, 3))
         counters: dict[int, int] = defaultdict(int)
         for i, gabarit in enumerate(chosen):
-            axe = self.mesures[gabarit.mesure].axe.numero if gabarit.mesure else 3
-            counters[axe] += 1
-            funded = i == 0 or rng.random() < 0.6  # some priority actions have no State money
+            counters[gabarit.axe] += 1
+            funded = gabarit.etat_seul or i == 0 or rng.random() < 0.75  # the partners alone fund a few
+            coll = 0.0 if gabarit.etat_seul or rng.random() > 0.15 else rng.uniform(0.2, 0.5)
             self.new_fiche(
                 plan,
                 gabarit,
-                axe,
-                f"A{axe}-{counters[axe]:02d}",
+                gabarit.axe,
+                f"A{gabarit.axe}-{counters[gabarit.axe]:02d}",
                 i,
                 base=rng.uniform(*gabarit.cout),
-                coll_ratio=self.coll_ratio(rng),
+                coll_ratio=coll,
                 etat=funded,
+                autre_prob=0.0 if gabarit.etat_seul else 1.0 if not funded else 0.6,
             )
 
     # -- indicators

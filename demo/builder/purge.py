@@ -6,21 +6,32 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from actions.models import FicheAction, Indicateur, ValeurIndicateur
-from contrats.models import Avenant, Comite, Contrat, ModificationAvenant, Signataire, Volet
+from contrats.models import (
+    Avenant,
+    Comite,
+    Contrat,
+    EngagementPartenaire,
+    LibelleAxe,
+    ModificationAvenant,
+    ObjectifContrat,
+    PacteLocal,
+    Signataire,
+    Volet,
+)
 from demo.builder.territoires import DEMO_USERNAMES, all_demo_org_specs
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
 from pacte.models import Organisation, User
 
 
 def domain_models_in_delete_order() -> list:
-    """Contracts and every model that references them, directly or not (history tables and the axes
-    table included), children first so that the database's foreign keys hold at each step."""
+    """Pactes locaux, contracts and every model that references them, directly or not (history tables
+    and the axes table included), children first so that the database's foreign keys hold at each step."""
     every = apps.get_models(include_auto_created=True)
 
     def targets(model) -> set:
         return {f.related_model for f in model._meta.concrete_fields if f.is_relation and f.related_model}
 
-    below = {Contrat}
+    below = {PacteLocal, Contrat}
     changed = True
     while changed:
         changed = False
@@ -54,8 +65,8 @@ def _delete_all(model) -> None:
 
 @transaction.atomic
 def purge() -> None:
-    """Deletes every contract and everything below (with their history), the demo users, and the demo
-    organisations that nobody else uses. Reference data (territories, axes, rules) is kept.
+    """Deletes every pacte local and contract and everything below (with their history), the demo users,
+    and the demo organisations that nobody else uses. Reference data (territories, axes, rules) is kept.
 
     Plain ``DELETE`` statements: the ORM would load every row and write a history row for each.
     """
@@ -81,9 +92,13 @@ def purge() -> None:
 def counts() -> dict[str, int]:
     """Row counts of the domain, as printed by ``seed_demo`` and ``bench_seed``."""
     return {
+        "pactes locaux": PacteLocal.objects.count(),
         "contrats": Contrat.objects.count(),
+        "objectifs des contrats": ObjectifContrat.objects.count(),
+        "intitulés locaux d'axes": LibelleAxe.objects.count(),
         "volets": Volet.objects.count(),
         "signataires": Signataire.objects.count(),
+        "engagements des partenaires": EngagementPartenaire.objects.count(),
         "enveloppes annuelles": Plafond.objects.count(),
         "fiches actions": FicheAction.objects.count(),
         "lignes de financement": LigneFinancement.objects.count(),

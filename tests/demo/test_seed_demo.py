@@ -13,17 +13,32 @@ from django.core.management.base import CommandError
 from django.db.models import Sum
 from django.test import TestCase
 
+from actions.enums import STATUTS_ACTIFS
 from actions.models import FicheAction, Indicateur, ValeurIndicateur
 from actions.services import fiche_errors
-from contrats.enums import STATUTS_FIGES, StatutAvenant, StatutContrat, TypeContrat
-from contrats.models import Avenant, Contrat, ModificationAvenant, Signataire, Volet
+from contrats.enums import STATUTS_FIGES, PartieSignataire, StatutAvenant, StatutContrat, TypeContrat
+from contrats.models import (
+    Avenant,
+    Contrat,
+    EngagementPartenaire,
+    LibelleAxe,
+    ModificationAvenant,
+    ObjectifContrat,
+    PacteLocal,
+    Signataire,
+    Volet,
+)
 from contrats.services import avenant_sign, avenant_transition, contrat_create, signature_errors
+from demo import catalogue
 from demo.builder import DEMO_PASSWORD_DEFAULT, DEMO_USERNAMES, counts
+from demo.builder.territoires import all_demo_org_specs
 from financement.enums import StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
 from financement.services import alertes_realise, reliquat_compute
+from pacte.enums import TypeOrganisation
 from pacte.models import Collectivite, Departement, Organisation, Region, User
 from pacte.perimeters import Niveau, perimetre_of
+from pacte.validators import validate_siret
 
 REGION_93 = ["D04", "D05", "D06", "D13", "D83", "D84", "M-AMP", "M-NCE", "M-TPM"]
 
@@ -141,11 +156,107 @@ class SeedDemoRegionTests(TestCase):
         lengths). Check and unique constraints are enforced by the database itself."""
         models = (Contrat, Volet, Signataire, Plafond, FicheAction, Avenant, Versement, Reliquat, RapportAnnuel)
         models += (LigneFinancement, ValeurIndicateur, Indicateur, ModificationAvenant, Organisation)
+        models += (PacteLocal, ObjectifContrat, LibelleAxe, EngagementPartenaire)
         for model in models:
             for obj in model.objects.all():
                 obj.full_clean(validate_unique=False, validate_constraints=False)
         for fiche in FicheAction.objects.select_related("contrat", "axe", "mesure__axe", "volet"):
             assert fiche_errors(fiche) == {}, fiche
+
+    # -- what real contracts hold
+
+    def test_each_collectivite_has_its_pacte_local_grouping_its_contracts(self):
+        pactes = PacteLocal.objects.select_related("collectivite")
+        assert sorted(p.collectivite.code for p in pactes) == REGION_93
+        assert {(p.annee_debut, p.annee_fin) for p in pactes} == {(2024, 2027)}
+        for contrat in Contrat.objects.select_related("pacte_local"):
+            assert contrat.pacte_local.collectivite_id == contrat.collectivite_id, contrat
+        d05 = PacteLocal.objects.get(collectivite__code="D05")
+        assert {c.reference for c in d05.contrats.all()} == {"CLS-2024-D05", "CDIE-2024-D05", "CPT-2024-D05"}
+
+    def test_every_contract_states_its_objectives_preamble_and_diagnostic(self):
+        for contrat in Contrat.objects.prefetch_related("objectifs", "axes", "libelles_axes"):
+            ordres = [o.ordre for o in contrat.objectifs.all()]
+            expected = range(2, 4) if contrat.type_contrat == TypeContrat.CDIE else range(2, 5)
+            assert len(ordres) in expected and sorted(ordres) == list(range(1, len(ordres) + 1)), contrat
+            assert contrat.collectivite.nom in contrat.preambule and contrat.diagnostic.strip(), contrat
+            axes = {a.pk for a in contrat.axes.all()}
+            assert {libelle.axe_id for libelle in contrat.libelles_axes.all()} <= axes, contrat
+        with_local_wording = Contrat.objects.filter(libelles_axes__isnull=False).distinct().count()
+        assert 0 < with_local_wording < Contrat.objects.count() / 2
+
+    def test_fiches_are_filed_under_what_they_serve(self):
+        fiches = FicheAction.objects.select_related("mesure")
+        for fiche in fiches:
+            assert fiche.mesure_id or fiche.objectif_id or fiche.mesure_locale, fiche
+            if fiche.mesure_id:
+                assert fiche.objectif_id == fiche.mesure.objectif_id and not fiche.mesure_locale, fiche
+        hors_mesure = fiches.filter(mesure__isnull=True)
+        assert 0.35 <= hors_mesure.count() / fiches.count() <= 0.65
+        assert hors_mesure.filter(mesure_locale="", objectif__isnull=False).exists()  # an objective only
+        assert hors_mesure.exclude(mesure_locale="").exists()  # a local measure
+
+    def test_no_real_organisation_carries_an_action_outside_its_field(self):
+        kinds = {spec.nom: key[2] for key, spec in all_demo_org_specs().items() if key[0] == "partenaire"}
+        gabarits = {g.intitule: g for gabarits in catalogue.CATALOGUE.values() for g in gabarits}
+        gabarits |= {g.intitule: g for g in (*catalogue.PILOTAGE, *catalogue.CPT)}
+        checked = 0
+        for fiche in FicheAction.objects.select_related("porteur", "contrat"):
+            porteur = fiche.porteur
+            kind = "collectivite" if porteur.collectivite_id else kinds[porteur.nom]
+            assert kind in gabarits[fiche.intitule].porteurs, (fiche.intitule, porteur.nom)
+            assert catalogue.peut_porter(kind, gabarits[fiche.intitule]), (fiche.intitule, porteur.nom)
+            if catalogue.NATURE_PARTENAIRE.get(kind) == "fictif":
+                assert porteur.nom.endswith(("(fictive)", "(fictif)")), porteur.nom
+            checked += 1
+        assert checked == FicheAction.objects.count()
+
+    def test_pactes_locaux_are_carried_by_partners_and_funded_without_parity(self):
+        cpt = FicheAction.objects.filter(contrat__type_contrat=TypeContrat.CPT)
+        assert not cpt.filter(porteur__type=TypeOrganisation.COLLECTIVITE).exists()
+        assert not cpt.filter(porteur__siret="").exists()
+        etat = cpt.filter(financements__type_financeur=TypeFinanceur.ETAT).distinct()
+        sans_collectivite = etat.exclude(financements__type_financeur=TypeFinanceur.COLLECTIVITE)
+        assert sans_collectivite.count() > etat.count() / 2  # no Département money required
+        assert sans_collectivite.filter(financements__type_financeur=TypeFinanceur.AUTRE).exists()  # partners add
+        assert sans_collectivite.exclude(financements__type_financeur=TypeFinanceur.AUTRE).exists()  # State alone
+
+    def test_the_state_pays_the_carriers_of_a_pacte_local(self):
+        versements = Versement.objects.filter(contrat__type_contrat=TypeContrat.CPT).select_related("beneficiaire")
+        assert versements.exists()
+        assert not versements.filter(beneficiaire__isnull=True).exists()
+        assert not Versement.objects.exclude(contrat__type_contrat=TypeContrat.CPT).exclude(beneficiaire=None).exists()
+        for versement in versements:
+            validate_siret(versement.beneficiaire.siret)
+            assert versement.beneficiaire.siret
+            du = LigneFinancement.objects.filter(
+                fiche__contrat=versement.contrat,
+                fiche__porteur=versement.beneficiaire,
+                fiche__statut__in=STATUTS_ACTIFS,
+                annee=versement.annee,
+                type_financeur=TypeFinanceur.ETAT,
+            ).aggregate(s=Sum("prevu"))["s"]
+            assert versement.montant == du, versement
+
+    def test_partners_of_a_pacte_local_record_their_commitments(self):
+        signataires = Signataire.objects.filter(
+            contrat__type_contrat=TypeContrat.CPT, partie=PartieSignataire.PARTENAIRE
+        ).select_related("contrat")
+        assert signataires.exists()
+        for signataire in signataires:
+            contrat, org = signataire.contrat, signataire.organisation
+            engagements = EngagementPartenaire.objects.filter(contrat=contrat, organisation=org)
+            assert sorted(engagements.values_list("annee", flat=True)) == list(contrat.annees), signataire
+            for engagement in engagements:
+                lignes = LigneFinancement.objects.filter(fiche__contrat=contrat, financeur=org, annee=engagement.annee)
+                assert engagement.montant == (lignes.aggregate(s=Sum("prevu"))["s"] or 0), engagement
+        assert EngagementPartenaire.objects.filter(montant__gt=0).exists()
+        assert EngagementPartenaire.objects.filter(etp__gt=0).exclude(en_nature="").exists()
+        assert EngagementPartenaire.objects.count() == 4 * signataires.count()
+        # The carriers of a signed pacte local's actions sign it.
+        for contrat in Contrat.objects.filter(type_contrat=TypeContrat.CPT, statut__in=STATUTS_FIGES):
+            signing = set(contrat.signataires.values_list("organisation", flat=True))
+            assert set(contrat.fiches.values_list("porteur", flat=True)) <= signing, contrat
 
     def test_deliberate_warnings_are_there(self):
         alertes = [msg for contrat in Contrat.objects.all() for msg in alertes_realise(contrat)]
