@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from contrats.enums import (
@@ -25,6 +25,7 @@ from contrats.models import (
     Avenant,
     Comite,
     Contrat,
+    EngagementPartenaire,
     LibelleAxe,
     ModificationAvenant,
     ObjectifContrat,
@@ -46,6 +47,8 @@ from contrats.services import (
     contrat_sign,
     contrat_transition,
     contrat_update,
+    engagement_partenaire_delete,
+    engagement_partenaire_save,
     libelle_axe_delete,
     libelle_axe_errors,
     libelle_axe_save,
@@ -75,6 +78,8 @@ from pacte.admin_base import (
     register_inline,
     version_of,
 )
+from pacte.enums import TypeOrganisation
+from pacte.models import Organisation
 from pacte.perimeters import perimetre_of
 from pacte.perms import can_edit_reference, can_prepare, can_sign
 
@@ -176,6 +181,38 @@ class VoletInline(ScopedInline, admin.TabularInline):
     delete_service = staticmethod(volet_delete)
 
 
+class EngagementPartenaireInline(ScopedInline, admin.TabularInline):
+    """What each partner commits to the contract, per year (contractual: read-only once signed)."""
+
+    model = EngagementPartenaire
+    position = 35
+    contrat_path = ""
+    fields = ("organisation", "annee", "montant", "etp", "en_nature")
+    show_change_link = False
+
+    save_service = staticmethod(engagement_partenaire_save)
+    delete_service = staticmethod(engagement_partenaire_delete)
+
+    def get_queryset(self, request):
+        # Each row's label names its partner: read with the rows.
+        return super().get_queryset(request).select_related("organisation")
+
+    def peut_modifier(self, request, obj) -> bool:
+        return can_prepare(request.user, obj) and not self.est_fige(obj)
+
+    peut_ajouter = peut_supprimer = peut_modifier
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "organisation":
+            # The partners of the user's perimeter, and the signing collectivité's own organisation.
+            contrat = getattr(request, "pacte_objet", None)
+            mine = Q(type=TypeOrganisation.COLLECTIVITE)
+            if isinstance(contrat, Contrat):
+                mine &= Q(collectivite_id=contrat.collectivite_id)
+            return Organisation.objects.for_user(request.user).filter(Q(type=TypeOrganisation.PARTENAIRE) | mine)
+        return super().choices_for(db_field, request)
+
+
 class AvenantInline(ReadOnlyInline, admin.TabularInline):
     model = Avenant
     position = 60
@@ -241,7 +278,7 @@ class ContratAdmin(HistoryAdmin):
         ("Fin du contrat", {"fields": ("motif_fin",)}),
         ("Suivi", {"fields": ("cree_le", "modifie_le")}),
     )
-    inlines = [SignataireInline, VoletInline, AvenantInline, ComiteInline]
+    inlines = [SignataireInline, VoletInline, EngagementPartenaireInline, AvenantInline, ComiteInline]
     actions = [
         "passer_en_negociation",
         "revenir_en_negociation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import nh3
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -27,6 +27,7 @@ from contrats.models import (
     Avenant,
     Comite,
     Contrat,
+    EngagementPartenaire,
     LibelleAxe,
     ModificationAvenant,
     ObjectifContrat,
@@ -36,6 +37,7 @@ from contrats.models import (
     Volet,
 )
 from pacte import hooks
+from pacte.enums import TypeOrganisation
 from pacte.models import Axe, Collectivite, Organisation
 from pacte.services import delete_validated, save_validated
 from pacte.validators import normalize_identifier, pacte_years
@@ -542,6 +544,77 @@ def regle_type_save(*, regle: RegleTypeContrat, axes: list[Axe] | None = None, b
     if axes is not None:
         regle.axes.set(axes)
     return regle
+
+
+# --- Partner commitments ---------------------------------------------------------------------------------
+
+
+def engagement_partenaire_errors(*, engagement_partenaire: EngagementPartenaire, by=None) -> dict[str, str]:
+    """What a partner's commitment must be (docs/regles.md, Engagements des partenaires), as ``{field: message}``.
+
+    The partner is an organisation of type partenaire, or the signing collectivité's own; within the
+    perimeter of ``by`` (when a user writes); the year is one of the contract's; and the commitment says
+    what the partner brings: money, staff or something in kind.
+    """
+    engagement = engagement_partenaire
+    contrat = engagement.contrat
+    errors: dict[str, str] = {}
+    organisation = engagement.organisation if engagement.organisation_id else None
+    if organisation is not None:
+        if by is not None and not Organisation.objects.for_user(by).filter(pk=organisation.pk).exists():
+            errors["organisation"] = "Cette organisation n'est pas dans votre périmètre."
+        elif organisation.type != TypeOrganisation.PARTENAIRE and not (
+            organisation.type == TypeOrganisation.COLLECTIVITE
+            and organisation.collectivite_id == contrat.collectivite_id
+        ):
+            errors["organisation"] = (
+                f"{organisation.nom} ({organisation.get_type_display()}) n'est pas un partenaire : seuls les "
+                "partenaires et la collectivité signataire prennent des engagements au contrat."
+            )
+    if engagement.annee is not None and engagement.annee not in contrat.annees:
+        errors["annee"] = (
+            f"{engagement.annee} est hors de la période du contrat {contrat.reference} "
+            f"({contrat.date_debut.year}-{contrat.date_fin.year})."
+        )
+    for champ in ("montant", "etp"):
+        if isinstance(getattr(engagement, champ), float):  # a float is never an exact amount (nor a share of staff)
+            errors[champ] = "Saisissez un nombre décimal exact, jamais un flottant."
+    if errors:
+        return errors
+    if not engagement.montant and not engagement.etp and not (engagement.en_nature or "").strip():
+        errors[NON_FIELD_ERRORS] = (
+            "Un engagement dit ce que le partenaire apporte : un montant, du personnel (ETP) ou un apport en nature."
+        )
+    return errors
+
+
+@transaction.atomic
+def engagement_partenaire_save(
+    *, engagement_partenaire: EngagementPartenaire, by=None, version: int | None = None
+) -> EngagementPartenaire:
+    """Creates or changes a partner's commitment for a year (contractual: before signature only; after, an
+    avenant would change it)."""
+    engagement = engagement_partenaire
+    ensure_modifiable(engagement.contrat)
+    if (
+        engagement.pk is not None
+        and EngagementPartenaire.objects.filter(pk=engagement.pk).exclude(contrat_id=engagement.contrat_id).exists()
+    ):
+        raise ValidationError("Un engagement ne change pas de contrat : supprimez-le et créez-en un autre.")
+    errors = engagement_partenaire_errors(engagement_partenaire=engagement, by=by)
+    if errors:
+        raise ValidationError(errors)
+    save_validated(engagement, by=by, version=version)
+    return engagement
+
+
+@transaction.atomic
+def engagement_partenaire_delete(
+    *, engagement_partenaire: EngagementPartenaire, by=None, version: int | None = None
+) -> None:
+    """Removes a partner's commitment, before signature."""
+    ensure_modifiable(engagement_partenaire.contrat)
+    delete_validated(engagement_partenaire, by=by, version=version)
 
 
 # --- Contract content (preamble, diagnostic, objectives, local axis labels) and the pacte local -------------

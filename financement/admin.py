@@ -19,6 +19,8 @@ from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRappo
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, RegleCofinancement, Reliquat, Versement
 from financement.perms import can_edit_ligne
 from financement.services import (
+    TYPES_BENEFICIAIRES,
+    beneficiaires_possibles,
     ligne_financement_delete,
     ligne_financement_save,
     plafond_delete,
@@ -42,6 +44,7 @@ from pacte.admin_base import (
     euros_display,
     register_inline,
 )
+from pacte.models import Organisation
 from pacte.perms import can_edit_reference, can_enter_execution, can_follow_payments, can_prepare
 
 # --- Funding lines ---------------------------------------------------------------------------------------
@@ -219,18 +222,34 @@ class PlafondInline(ScopedInline, admin.TabularInline):
         return super().choices_for(db_field, request)
 
 
+def _beneficiaires(request, contrat):
+    """The organisations a payment of ``contrat`` may go to (``beneficiaires_possibles``), within the user's
+    perimeter; without a contract yet (a payment's add page), the partners and collectivités of the perimeter,
+    the service deciding at save time."""
+    organisations = Organisation.objects.for_user(request.user)
+    if contrat is None:
+        return organisations.filter(type__in=TYPES_BENEFICIAIRES)
+    return organisations.filter(pk__in=beneficiaires_possibles(contrat).values("pk"))
+
+
 class VersementInline(ScopedInline, admin.TabularInline):
     model = Versement
     save_service = staticmethod(versement_save)
     delete_service = staticmethod(versement_delete)
     position = 50
     contrat_path = ""
-    fields = ("annee", "nature", "montant", "numero_ej", "date_engagement", "date_versement")
+    fields = ("annee", "nature", "montant", "beneficiaire", "numero_ej", "date_engagement", "date_versement")
     show_change_link = False
 
     def get_queryset(self, request):
         # Each row's label names its contract: read with the rows.
         return super().get_queryset(request).select_related("contrat")
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "beneficiaire":
+            contrat = getattr(request, "pacte_objet", None)
+            return _beneficiaires(request, contrat if isinstance(contrat, Contrat) else None)
+        return super().choices_for(db_field, request)
 
     def peut_modifier(self, request, obj) -> bool:
         return can_follow_payments(request.user, obj)
@@ -289,15 +308,38 @@ class PlafondAdmin(ContratFilsAdmin):
 class VersementAdmin(ContratFilsAdmin):
     save_service = staticmethod(versement_save)
     delete_service = staticmethod(versement_delete)
-    list_display = ("contrat", "collectivite", "annee", "nature", "montant_eur", "numero_ej", "date_versement")
+    list_display = (
+        "contrat",
+        "collectivite",
+        "annee",
+        "nature",
+        "montant_eur",
+        "beneficiaire_display",
+        "numero_ej",
+        "date_versement",
+    )
     list_filter = ("annee", "nature", ("contrat__collectivite", RelatedOnlyFieldListFilter))
-    search_fields = ("contrat__reference", "numero_ej", "contrat__collectivite__nom")
+    list_select_related = ("contrat", "contrat__collectivite", "beneficiaire")
+    search_fields = ("contrat__reference", "numero_ej", "contrat__collectivite__nom", "beneficiaire__nom")
     ordering = ("contrat__reference", "annee", "date_versement")
-    fields = ("contrat", "annee", "nature", "montant", "numero_ej", "date_engagement", "date_versement")
+    fields = (
+        "contrat",
+        "annee",
+        "nature",
+        "montant",
+        "beneficiaire",
+        "numero_ej",
+        "date_engagement",
+        "date_versement",
+    )
 
     @admin.display(description="collectivité", ordering="contrat__collectivite__nom")
     def collectivite(self, obj):
         return obj.contrat.collectivite
+
+    @admin.display(description="bénéficiaire", ordering="beneficiaire__nom")
+    def beneficiaire_display(self, obj) -> str:
+        return obj.beneficiaire.nom if obj.beneficiaire_id else f"{obj.contrat.collectivite} (collectivité)"
 
     @admin.display(description="montant", ordering="montant")
     def montant_eur(self, obj) -> str:
@@ -311,6 +353,9 @@ class VersementAdmin(ContratFilsAdmin):
     def choices_for(self, db_field, request):
         if db_field.name == "contrat":
             return Contrat.objects.for_user(request.user).filter(statut__in=STATUTS_FIGES)
+        if db_field.name == "beneficiaire":
+            versement = getattr(request, "pacte_objet", None)
+            return _beneficiaires(request, versement.contrat if isinstance(versement, Versement) else None)
         return super().choices_for(db_field, request)
 
 

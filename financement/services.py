@@ -8,20 +8,22 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, Sum, Value
+from django.db.models import DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from actions.models import FicheAction
 from contrats.enums import NatureModification
 from contrats.models import Avenant, Contrat, Volet
-from contrats.services import ensure_modifiable, modification_add
+from contrats.services import ensure_modifiable, modification_add, regle_du_type
 from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
 from financement.regles import REALISE, parite_violations
+from pacte.enums import TypeOrganisation
 from pacte.models import Organisation
 from pacte.money import ZERO, format_euros, to_cents
 from pacte.services import delete_validated, save_validated
+from pacte.validators import validate_siret
 from pacte.workflow import check_transition
 
 _UNSET = object()
@@ -171,6 +173,68 @@ def alertes_realise(contrat: Contrat) -> list[str]:
 # --- Payments and reliquats --------------------------------------------------------------------------
 
 
+#: Who may receive the State's money besides the collectivité: never a State service.
+TYPES_BENEFICIAIRES = (TypeOrganisation.PARTENAIRE, TypeOrganisation.COLLECTIVITE)
+
+
+def est_organisation_de(organisation: Organisation, contrat: Contrat) -> bool:
+    """The organisation is the signing collectivité's own (its council, its métropole)."""
+    return (
+        organisation.type == TypeOrganisation.COLLECTIVITE and organisation.collectivite_id == contrat.collectivite_id
+    )
+
+
+def beneficiaires_possibles(contrat: Contrat):
+    """The organisations ``beneficiaire_errors`` may accept for ``contrat`` (its SIRET aside): the
+    collectivité's own, and where the contract type pays the carriers, the partners and collectivités
+    that carry one of its actions."""
+    collectivite = Q(type=TypeOrganisation.COLLECTIVITE, collectivite_id=contrat.collectivite_id)
+    if not regle_du_type(contrat.type_contrat).versement_aux_porteurs:
+        return Organisation.objects.filter(collectivite)
+    porteurs = Q(type__in=TYPES_BENEFICIAIRES, pk__in=FicheAction.objects.filter(contrat=contrat).values("porteur_id"))
+    return Organisation.objects.filter(collectivite | porteurs)
+
+
+def beneficiaire_errors(*, contrat: Contrat, beneficiaire: Organisation | None) -> dict[str, str]:
+    """Who a payment of ``contrat`` may go to, as ``{"beneficiaire": message}`` (docs/regles.md, Versements).
+
+    Empty: the signing collectivité. Otherwise the collectivité's own organisation, or, when the contract
+    type pays the carriers (``RegleTypeContrat.versement_aux_porteurs``: a pacte local), a partner or a
+    collectivité that carries one of the contract's actions; and the beneficiary has a valid SIRET.
+    """
+    if beneficiaire is None:
+        return {}
+    nom = beneficiaire.nom
+    if not est_organisation_de(beneficiaire, contrat):
+        if not regle_du_type(contrat.type_contrat).versement_aux_porteurs:
+            return {
+                "beneficiaire": f"Le contrat {contrat.reference} verse à la collectivité signataire, pas aux porteurs "
+                f"de ses actions : {nom} ne peut pas recevoir ses versements."
+            }
+        if beneficiaire.type not in TYPES_BENEFICIAIRES:
+            return {
+                "beneficiaire": f"{nom} est un service de l'État ({beneficiaire.get_type_display()}) : "
+                "il ne reçoit pas les versements d'un contrat."
+            }
+        if not FicheAction.objects.filter(contrat=contrat, porteur=beneficiaire).exists():
+            return {
+                "beneficiaire": f"{nom} ne porte aucune action du contrat {contrat.reference} : l'État ne verse "
+                "qu'à la collectivité signataire ou aux porteurs de ses actions."
+            }
+    if not beneficiaire.siret:
+        return {
+            "beneficiaire": f"{nom} n'a pas de SIRET : renseignez-le sur sa fiche organisation avant de lui verser."
+        }
+    try:
+        validate_siret(beneficiaire.siret)
+    except ValidationError:
+        return {
+            "beneficiaire": f"Le SIRET de {nom} ({beneficiaire.siret}) n'est pas valide : corrigez-le sur sa "
+            "fiche organisation avant de lui verser."
+        }
+    return {}
+
+
 @transaction.atomic
 def versement_create(
     *,
@@ -181,9 +245,10 @@ def versement_create(
     numero_ej: str = "",
     date_engagement: date | None = None,
     date_versement: date | None = None,
+    beneficiaire: Organisation | None = None,
     by=None,
 ) -> Versement:
-    """Records a State payment for a signed contract."""
+    """Records a State payment for a signed contract (to the collectivité, or to ``beneficiaire``)."""
     versement = Versement(
         contrat=contrat,
         annee=annee,
@@ -192,6 +257,7 @@ def versement_create(
         numero_ej=numero_ej,
         date_engagement=date_engagement,
         date_versement=date_versement,
+        beneficiaire=beneficiaire,
     )
     return versement_save(versement=versement, by=by)
 
@@ -199,13 +265,17 @@ def versement_create(
 @transaction.atomic
 def versement_save(*, versement: Versement, by=None, version: int | None = None) -> Versement:
     """Creates or changes a State payment: for a signed contract (its status read again from the
-    database, not from a copy in memory), a year of the contract, dates in order."""
+    database, not from a copy in memory), a year of the contract, dates in order, to a beneficiary
+    that ``beneficiaire_errors`` accepts."""
     contrat = versement.contrat
     contrat.statut = Contrat.objects.values_list("statut", flat=True).get(pk=contrat.pk)
     if not contrat.est_fige:
         raise ValidationError("L'État ne verse qu'au titre d'un contrat signé.")
     if versement.annee is not None:
         _annee_du_contrat(contrat, versement.annee)
+    errors = beneficiaire_errors(contrat=contrat, beneficiaire=versement.beneficiaire)
+    if errors:
+        raise ValidationError(errors)
     versement.montant = _montant(versement.montant, "montant")
     if versement.date_engagement and versement.date_versement and versement.date_versement < versement.date_engagement:
         raise ValidationError(
@@ -257,7 +327,7 @@ def reliquat_compute(*, contrat: Contrat, annee: int, by=None) -> Reliquat:
 @transaction.atomic
 def reliquat_decide(*, reliquat: Reliquat, decision: str, by, commentaire: str = "") -> Reliquat:
     """Records what is done with a reliquat: deducted from next year's payment, or reclaimed."""
-    reliquat = Reliquat.objects.select_for_update().select_related("contrat").get(pk=reliquat.pk)
+    reliquat = Reliquat.objects.select_for_update(of=("self",)).select_related("contrat").get(pk=reliquat.pk)
     if decision not in DecisionReliquat.values:
         raise ValidationError({"decision": "Choisissez la déduction ou le titre de reversement."})
     if reliquat.montant == 0:
