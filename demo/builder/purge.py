@@ -18,7 +18,7 @@ from contrats.models import (
     Signataire,
     Volet,
 )
-from demo.builder.territoires import DEMO_USERNAMES, all_demo_org_specs
+from demo.builder.territoires import ANCIENS_PARTENAIRES, DEMO_USERNAMES, all_demo_org_specs
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
 from pacte.models import Organisation, User
 
@@ -66,7 +66,8 @@ def _delete_all(model) -> None:
 @transaction.atomic
 def purge() -> None:
     """Deletes every pacte local and contract and everything below (with their history), the demo users,
-    and the demo organisations that nobody else uses. Reference data (territories, axes, rules) is kept.
+    and the demo organisations that nobody else uses (partners named by earlier versions of the demo
+    included). Reference data (territories, axes, rules) is kept.
 
     Plain ``DELETE`` statements: the ORM would load every row and write a history row for each.
     """
@@ -74,6 +75,7 @@ def purge() -> None:
         _delete_all(model)
     User.objects.filter(username__in=DEMO_USERNAMES).delete()
     keys = {spec.db_key for spec in all_demo_org_specs().values()}
+    keys |= {spec.db_key for spec in all_demo_org_specs(ANCIENS_PARTENAIRES).values()}
     used = set(User.objects.exclude(organisation=None).values_list("organisation_id", flat=True))
     ids = [
         pk

@@ -125,10 +125,30 @@ def de_departement(dep: Departement, collectivites_by_code: dict[str, Collectivi
     return DE_DEPARTEMENT.get(dep.code) or de(dep.nom)
 
 
+# Partners as earlier versions of the demo named them, before invented partners said so in their name:
+# ``seed_demo --reset`` still removes them from a database seeded by such a version.
+ANCIENS_PARTENAIRES = (
+    ("ccas", "CCAS {de_ville}"),
+    ("sauvegarde", "ADSEA – Sauvegarde de l'enfance et de l'adolescence {de}"),
+    ("parents", "École des parents et des éducateurs {de}"),
+    ("adil", "ADIL {de}"),
+    ("banque_alimentaire", "Banque alimentaire {de}"),
+    ("pimms", "PIMMS Médiation {de_ville}"),
+    ("mobilite", "Plateforme mobilité solidaire {de}"),
+    ("petits_freres", "Petits Frères des Pauvres – équipe {de}"),
+    ("insertion", "Association Tremplin insertion {de}"),
+)
+
+
 def org_specs(
-    departements: list[Departement], regions: list[Region], collectivites: list[Collectivite], all_collectivites
+    departements: list[Departement],
+    regions: list[Region],
+    collectivites: list[Collectivite],
+    all_collectivites,
+    partenaires=PARTENAIRES,
 ) -> dict[tuple, OrgSpec]:
-    """The demo organisations of a scope, by key: ("ddets", "05"), ("partenaire", "05", "caf")…"""
+    """The demo organisations of a scope, by key: ("ddets", "05"), ("partenaire", "05", "caf")…
+    (``partenaires``: the partners' keys and names, the catalogue's unless told otherwise)."""
     by_code = {c.code: c for c in all_collectivites}
     specs: dict[tuple, OrgSpec] = {("centrale",): OrgSpec(TypeOrganisation.ADMINISTRATION_CENTRALE, "DGCS")}
     for region in regions:
@@ -141,20 +161,23 @@ def org_specs(
         specs[("prefecture", dep.code)] = OrgSpec(
             TypeOrganisation.PREFECTURE, f"Préfecture {de_dep}", departement_id=dep.pk
         )
-        for kind, pattern in PARTENAIRES:
+        for kind, pattern in partenaires:
             nom = pattern.format(de=de_dep, de_ville=de(ville))
+            siret = siret_fictif(dep.code, kind) if partenaires is PARTENAIRES else ""
             specs[("partenaire", dep.code, kind)] = OrgSpec(
-                TypeOrganisation.PARTENAIRE, nom, departement_id=dep.pk, siret=siret_fictif(dep.code, kind)
+                TypeOrganisation.PARTENAIRE, nom, departement_id=dep.pk, siret=siret
             )
     for c in collectivites:
         specs[("collectivite", c.code)] = OrgSpec(TypeOrganisation.COLLECTIVITE, c.nom, collectivite_id=c.pk)
     return specs
 
 
-def all_demo_org_specs() -> dict[tuple, OrgSpec]:
+def all_demo_org_specs(partenaires=PARTENAIRES) -> dict[tuple, OrgSpec]:
     """Every organisation a seed may create, at any scale (used by ``purge``)."""
     collectivites = list(Collectivite.objects.all())
-    return org_specs(list(Departement.objects.all()), list(Region.objects.all()), collectivites, collectivites)
+    return org_specs(
+        list(Departement.objects.all()), list(Region.objects.all()), collectivites, collectivites, partenaires
+    )
 
 
 class TerritoiresMixin(BuilderBase):

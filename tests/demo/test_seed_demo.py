@@ -370,6 +370,16 @@ def test_reset_keeps_organisations_used_by_real_users(db):
     assert User.objects.get(username="ddets05").organisation_id == ddets.pk
 
 
+def test_reset_removes_partners_named_by_earlier_versions_of_the_demo(db):
+    seed()
+    dep05 = Departement.objects.get(code="05")
+    ancien = Organisation.objects.create(type="partenaire", nom="ADIL des Hautes-Alpes", departement=dep05)
+    autre = Organisation.objects.create(type="partenaire", nom="ADIL des Hautes-Alpes (saisie)", departement=dep05)
+    seed(reset=True)
+    assert not Organisation.objects.filter(pk=ancien.pk).exists()
+    assert Organisation.objects.filter(pk=autre.pk).exists()  # not a name the demo ever gave
+
+
 def test_unknown_region_is_refused(db):
     with pytest.raises(CommandError, match="Région inconnue"):
         call_command("seed_demo", scale="region", region="99", stdout=io.StringIO())
