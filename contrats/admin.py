@@ -13,6 +13,7 @@ from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from contrats.enums import (
     STATUTS_AVENANT_POSSIBLE,
@@ -287,6 +288,7 @@ class ContratAdmin(HistoryAdmin):
         "passer_en_execution",
         "clore",
         "resilier",
+        "renouveler",
     ]
 
     TOUJOURS_LECTURE = (
@@ -527,6 +529,34 @@ class ContratAdmin(HistoryAdmin):
                 "garde votre nom et la date.",
             ],
             success="{n} contrat(s) résilié(s).",
+        )
+
+    # Renewing copies fiches and money: its service lives in financement, the highest app it needs. It is
+    # named here and imported when the action runs, so that contrats imports nothing from above when loaded.
+    SERVICE_RENOUVELLEMENT = "financement.renouvellement.contrat_renew"
+
+    @admin.action(description="Renouveler (CDIE de l'année suivante)…", permissions=["prepare"])
+    def renouveler(self, request, queryset):
+        contrat_renew = import_string(self.SERVICE_RENOUVELLEMENT)
+        return confirm_action(
+            self,
+            request,
+            queryset.select_related("collectivite"),
+            action="renouveler",
+            title="Renouveler des CDIE pour l'année suivante",
+            consequences=[
+                "Un nouveau CDIE sera créé en brouillon pour l'année qui suit le contrat, pour la même collectivité "
+                "(référence CDIE-<année>-<collectivité>), dans le même pacte local, avec les mêmes axes, volets, "
+                "objectifs et intitulés locaux.",
+                "Chaque fiche active y sera reprise au statut « proposée », avec son code et un lien vers la fiche "
+                "d'origine ; ses indicateurs (cibles de la dernière année), ses montants prévus (portés sur la "
+                "nouvelle année) et les enveloppes de l'État seront recopiés.",
+                "Seul un CDIE signé, en exécution ou clos, et pas encore renouvelé, peut l'être. Le contrat "
+                "renouvelé ne change pas.",
+            ],
+            apply=lambda contrat, data: contrat_renew(contrat=contrat, by=request.user),
+            success="{n} CDIE renouvelé(s) : chaque nouveau contrat est en brouillon, ses fiches sont proposées.",
+            describe=self._decrit,
         )
 
 
