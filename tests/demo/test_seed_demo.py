@@ -58,6 +58,21 @@ def fingerprint() -> dict:
         "prevu": LigneFinancement.objects.aggregate(s=Sum("prevu"))["s"],
         "realise": LigneFinancement.objects.aggregate(s=Sum("realise"))["s"],
         "verse": Versement.objects.aggregate(s=Sum("montant"))["s"],
+        "beneficiaires": list(
+            Versement.objects.order_by("contrat__reference", "annee", "beneficiaire__nom").values_list(
+                "contrat__reference", "annee", "beneficiaire__siret", "montant"
+            )
+        ),
+        "contenu": list(
+            ObjectifContrat.objects.order_by("contrat__reference", "ordre").values_list(
+                "contrat__reference", "contrat__preambule", "libelle"
+            )
+        ),
+        "engagements": list(
+            EngagementPartenaire.objects.order_by("contrat__reference", "organisation__nom", "annee").values_list(
+                "organisation__nom", "annee", "montant", "etp"
+            )
+        ),
     }
 
 
