@@ -12,7 +12,7 @@ from django.utils import timezone
 from actions.enums import RETOURS_INTERDITS_APRES_SIGNATURE, TRANSITIONS_FICHE, NatureAction, StatutFiche
 from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
 from contrats.models import Contrat
-from contrats.services import ensure_modifiable
+from contrats.services import ensure_modifiable, lock_contrat
 from pacte import hooks
 from pacte.services import delete_validated, save_validated
 from pacte.validators import normalize_identifier
@@ -118,7 +118,9 @@ CONTROLES_VALIDATION = ("financement.checks.parite_fiche",)
 @transaction.atomic
 def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
     """Moves a fiche along ``TRANSITIONS_FICHE``. Validation runs the blocking checks (parity)."""
-    fiche = FicheAction.objects.select_for_update().select_related("contrat").get(pk=fiche.pk)
+    # The contract first, then the fiche: the lock order of every contractual writer.
+    lock_contrat(fiche.contrat_id)
+    fiche = FicheAction.objects.select_for_update(of=("self",)).select_related("contrat").get(pk=fiche.pk)
     check_transition(
         sujet=f"La fiche {fiche.code}",
         genre="de fiche",

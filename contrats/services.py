@@ -44,6 +44,12 @@ from pacte.validators import normalize_identifier, pacte_years
 from pacte.workflow import check_transition
 
 
+def lock_contrat(contrat_id: int) -> None:
+    """Locks the contract's row until the end of the transaction (first, before any row it holds)."""
+    if transaction.get_connection().in_atomic_block:
+        list(Contrat.objects.select_for_update().filter(pk=contrat_id).values_list("pk", flat=True))
+
+
 def ensure_modifiable(contrat: Contrat) -> None:
     """Raises when the contract's contractual data is frozen by its signature.
 
@@ -414,8 +420,12 @@ def avenant_update(*, avenant: Avenant, objet: str, by=None, version: int | None
 
 
 def ensure_avenant_modifiable(avenant: Avenant) -> None:
-    """Raises unless the avenant is a draft; the status is read again, as in ``ensure_modifiable``."""
-    avenant.statut = Avenant.objects.values_list("statut", flat=True).get(pk=avenant.pk)
+    """Raises unless the avenant is a draft; the status is read again and the row locked, as in
+    ``ensure_modifiable``, so a change cannot land on an avenant being sent to signature."""
+    rows = Avenant.objects.filter(pk=avenant.pk).order_by()
+    if transaction.get_connection().in_atomic_block:
+        rows = rows.select_for_update(of=("self",))
+    avenant.statut = rows.values_list("statut", flat=True).get()
     if avenant.statut != StatutAvenant.BROUILLON:
         raise ValidationError(
             f"L'avenant n° {avenant.numero} est « {avenant.get_statut_display().lower()} » : "
@@ -466,7 +476,9 @@ def avenant_sign(
 ) -> Avenant:
     """Signs an avenant: applies each change (keeping the before value), then re-runs every check
     of contract signature on the result. Any failure rolls the whole avenant back."""
-    avenant = Avenant.objects.select_for_update().select_related("contrat").get(pk=avenant.pk)
+    # The contract first, then the avenant: the lock order of every contractual writer.
+    lock_contrat(avenant.contrat_id)
+    avenant = Avenant.objects.select_for_update(of=("self",)).select_related("contrat").get(pk=avenant.pk)
     if avenant.statut != StatutAvenant.PRET_SIGNATURE:
         raise ValidationError(f"Seul un avenant prêt pour signature peut être signé (n° {avenant.numero}).")
     if avenant.contrat.statut not in STATUTS_AVENANT_POSSIBLE:

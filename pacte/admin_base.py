@@ -114,6 +114,12 @@ class ServiceForm(forms.ModelForm):
         cleaned = super().clean()
         seen = cleaned.get(VERSION_FIELD)
         current = getattr(self.instance, "version", None)
+        if VERSION_FIELD in self.fields and self.instance.pk is not None and seen is None and current is not None:
+            # Every edit form carries the version it showed: without it, nothing says the page is current.
+            raise ValidationError(
+                "Ce formulaire ne dit pas quelle version il modifie : rechargez la page, rien n'a été enregistré.",
+                code="version_manquante",
+            )
         if self.instance.pk is not None and seen is not None and current is not None and seen != current:
             raise ValidationError(conflict_message(self.instance, seen), code="conflit")
         contrat = type(self).pacte_contrat

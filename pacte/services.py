@@ -41,7 +41,8 @@ def conflict_message(instance, seen_version: int) -> str:
     history = getattr(instance, "history", None)
     if history is not None and instance.pk:
         records = list(history.filter(version__gte=seen_version).order_by("history_date", "history_id"))
-        seen = next((r for r in records if r.version == seen_version), None)
+        # The last row of that version: a many-to-many change (contract axes) adds a row without a new version.
+        seen = next((r for r in reversed(records) if r.version == seen_version), None)
         latest = records[-1] if records else None
         if seen is not None and latest is not None and latest.version != seen_version:
             changed = [
@@ -66,13 +67,16 @@ def check_version(instance, version: int | None) -> None:
     """Raises :class:`ConflictError` unless the stored row still has ``version`` (the one the form showed).
 
     The row is locked until the end of the transaction, so two saves of the same version serialize:
-    the second one sees the first one's version and is refused.
+    the second one sees the first one's version and is refused. Lock order, everywhere: the contract
+    first (``ensure_modifiable``), then the row.
     """
     if version is None or instance.pk is None or not hasattr(instance, "version"):
         return
-    rows = type(instance)._default_manager.filter(pk=instance.pk)
+    # Unordered and ``of=self``: the model's default ordering may join its parents (a line → its fiche →
+    # its contract), and FOR UPDATE would lock them too, in the wrong order (see ensure_modifiable).
+    rows = type(instance)._default_manager.filter(pk=instance.pk).order_by()
     if transaction.get_connection().in_atomic_block:
-        rows = rows.select_for_update()
+        rows = rows.select_for_update(of=("self",))
     current = rows.values_list("version", flat=True).first()
     if current is None:
         raise ConflictError("Cet enregistrement a été supprimé pendant votre saisie : rien n'a été enregistré.")
@@ -87,16 +91,21 @@ def _constraint_message(model, error: IntegrityError) -> str:
     for constraint in model._meta.constraints:
         if constraint.name in text:
             return str(constraint.violation_error_message % {"name": constraint.name})
-    failed = re.search(r"UNIQUE constraint failed: (.+)", text)
+    # SQLite names the columns; PostgreSQL names a unique field's index and details its key.
+    failed = re.search(r"UNIQUE constraint failed: (.+)", text) or re.search(r"Key \(([^)]+)\)=", text)
     if failed:
-        columns = {part.strip().split(".")[-1] for part in failed[1].split(",")}
+        columns = {part.strip().split(".")[-1].strip('"') for part in failed[1].split(",")}
         for constraint in model._meta.constraints:
             fields = getattr(constraint, "fields", ())
             if fields and {model._meta.get_field(f).column for f in fields} == columns:
                 return str(constraint.violation_error_message % {"name": constraint.name})
         for field in model._meta.fields:
             if field.unique and {field.column} == columns:
-                return f"Ce {field.verbose_name} est déjà utilisé."
+                # The very message full_clean gives for the same duplicate.
+                return str(field.error_messages["unique"]) % {
+                    "model_name": str(model._meta.verbose_name).capitalize(),
+                    "field_label": str(field.verbose_name),
+                }
     return (
         "Cette saisie ferait un doublon ou une incohérence avec un enregistrement existant : rien n'a été enregistré."
     )

@@ -410,7 +410,10 @@ def test_contrat_signe_engage_et_realise_restent_saisissables(client, editeur, s
     client.force_login(editeur)
     response = client.get(url(ligne, "change"))
     assert set(response.context["adminform"].form.fields) == {"engage", "realise", "pacte_version", "pacte_fige"}
-    response = client.post(url(ligne, "change"), {"prevu": "99999.00", "engage": "8000.50", "realise": ""})
+    response = client.post(
+        url(ligne, "change"),
+        {"prevu": "99999.00", "engage": "8000.50", "realise": "", "pacte_version": ligne.version, "pacte_fige": "1"},
+    )
     assert response.status_code == 302
     ligne.refresh_from_db()
     assert (ligne.prevu, ligne.engage) == (Decimal("10000.00"), Decimal("8000.50"))
@@ -457,7 +460,7 @@ def test_contrat_signe_la_cible_est_figee_la_valeur_atteinte_non(client, editeur
     indicateur = IndicateurFactory(fiche=signe_05.fiches.get())
     valeur = ValeurIndicateurFactory(indicateur=indicateur, annee=2024, cible=Decimal("100"))
     client.force_login(editeur)
-    response = client.post(url(valeur, "change"), {"cible": "5", "realise": "80"})
+    response = client.post(url(valeur, "change"), {"cible": "5", "realise": "80", "pacte_version": valeur.version})
     assert response.status_code == 302
     valeur.refresh_from_db()
     assert (valeur.cible, valeur.realise) == (Decimal("100.00"), Decimal("80.00"))
@@ -633,7 +636,8 @@ def test_la_collectivite_saisit_ses_montants_pas_ceux_de_l_etat(client, signe_05
     client.force_login(agent)
     etat, coll = lignes[TypeFinanceur.ETAT], lignes[TypeFinanceur.COLLECTIVITE]
     assert client.post(url(etat, "change"), {"engage": "1.00"}).status_code == 403
-    assert client.post(url(coll, "change"), {"engage": "9000.00", "realise": ""}).status_code == 302
+    data = {"engage": "9000.00", "realise": "", "pacte_version": coll.version}
+    assert client.post(url(coll, "change"), data).status_code == 302
     etat.refresh_from_db()
     coll.refresh_from_db()
     assert (etat.engage, coll.engage) == (None, Decimal("9000.00"))
@@ -796,6 +800,19 @@ def test_un_formulaire_perime_n_ecrase_rien_et_dit_ce_qui_a_change(client, edite
     fiche.refresh_from_db()
     etat.refresh_from_db()
     assert (fiche.intitule, fiche.partenaires, etat.prevu) == ("Par A", "", Decimal("2000.00"))
+
+
+def test_un_formulaire_sans_version_est_refuse(client, editeur, contrat_05):
+    etat = LigneFinancementFactory(fiche=FicheActionFactory(contrat=contrat_05, code="A1-01"), prevu=Decimal("1.00"))
+    client.force_login(editeur)
+    data = as_post_data(client.get(url(etat, "change")))
+    del data["pacte_version"]
+    data["prevu"] = "2,00"
+    response = client.post(url(etat, "change"), data)
+    assert response.status_code == 200
+    assert "Ce formulaire ne dit pas quelle version il modifie" in errors(response)
+    etat.refresh_from_db()
+    assert etat.prevu == Decimal("1.00")
 
 
 def test_un_formulaire_affiche_avant_la_signature_est_refuse_apres(client, editeur, contrat_05):

@@ -13,9 +13,10 @@ The first three races come from a tester's report before the write path was rewo
    a French message naming who changed what, and overwrites nothing (no lost update);
 3. two creations of the same thing (a fiche code, a contract reference, a funding line): one succeeds,
    the other gets a French error, never an ``IntegrityError`` or a 500;
-4. lock order: two writers that lock the same rows in opposite orders deadlock (PostgreSQL kills one,
-   the agent would get a 500). The strict ``xfail`` tests pin the bugs found that way (and one message
-   bug): each says where; once fixed, it passes, and strict mode asks to remove its ``xfail``.
+4. lock order: two writers that lock the same rows in opposite orders would deadlock (PostgreSQL kills
+   one, the agent gets a 500). Every contractual writer locks the contract first, then its row, and
+   locks only its own row (``FOR UPDATE OF``): these tests replay the interleavings that deadlocked
+   before that rule (a status change against a fiche edit, an execution entry against a planned amount).
 
 These tests carry the ``postgresql`` marker: on SQLite (no row locks) ``conftest.py`` deselects them.
 The tests without it replay the same stories one request after the other (a form shown before the
@@ -530,12 +531,6 @@ def test_deux_mises_a_jour_de_la_meme_version_la_seconde_est_refusee(en_negociat
     assert deux.a_attendu
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pacte.services.conflict_message diffs the latest history row against the FIRST row of the "
-    "version the form showed; a many-to-many change (the axes, set by contrat_create after the first save) "
-    "adds a second row with the same version, so the message also names « axes », which nobody changed.",
-)
 def test_le_conflit_ne_nomme_que_ce_qui_a_change(editeur, editrice):
     contrat = contrat_create(
         collectivite=collectivite("D05"),
@@ -623,12 +618,6 @@ def test_deux_creations_du_meme_objet_une_seule_passe(en_negociation, editeur, e
 
 
 @sur_postgresql
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (PostgreSQL only): pacte.services._constraint_message recognises a unique field "
-    "(Contrat.reference) only from SQLite's « UNIQUE constraint failed: … » text; PostgreSQL's « duplicate key "
-    "value violates unique constraint … DETAIL: Key (reference)=… » falls through to the generic message.",
-)
 def test_un_doublon_refuse_par_la_base_nomme_son_champ(editeur, editrice):
     un, deux = course(lambda: _nouveau_contrat_d69(editeur), lambda: _nouveau_contrat_d69(editrice))
     assert un.erreur is None
@@ -747,12 +736,6 @@ ECRITURES_SUR_LA_FICHE = {
 
 
 @sur_postgresql
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fiche_transition locks the fiche before its contract (select_for_update with "
-    "select_related('contrat'), then ensure_modifiable), every other writer the contract before the fiche: "
-    "PostgreSQL detects a deadlock and one agent gets an OperationalError (a 500 in the back-office).",
-)
 @pytest.mark.parametrize(
     ("depart", "vers"),
     [
@@ -780,13 +763,6 @@ def test_une_transition_de_fiche_et_une_ecriture_sur_la_fiche_ne_s_interbloquent
 
 
 @sur_postgresql
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pacte.services.check_version locks with select_for_update() on a query ordered by the model's "
-    "Meta.ordering (LigneFinancement: fiche → contrat → reference), so it also locks the fiche and the contract, "
-    "line first: an execution entry (engagé) and a planned amount saved at the same time on the same fiche "
-    "deadlock (OperationalError, a 500 in the back-office).",
-)
 def test_un_engage_et_un_prevu_sur_la_meme_fiche_ne_s_interbloquent_pas(en_negociation, editeur, editrice):
     part = LigneFinancement.objects.get(fiche=en_negociation.fiche, type_financeur=COLLECTIVITE)
     etat, version_etat = _ligne(en_negociation)

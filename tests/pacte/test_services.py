@@ -8,6 +8,7 @@ from django.db import IntegrityError
 
 from actions.models import FicheAction
 from actions.services import fiche_update
+from contrats.models import Contrat
 from financement.services import ligne_financement_save
 from pacte.services import ConflictError, _constraint_message, delete_validated, save_validated
 from tests.factories import FicheActionFactory, LigneFinancementFactory, UserFactory
@@ -64,7 +65,16 @@ def test_an_integrity_error_that_slips_past_full_clean_becomes_french():
     sqlite = IntegrityError("UNIQUE constraint failed: actions_ficheaction.contrat_id, actions_ficheaction.code")
     assert _constraint_message(FicheAction, sqlite) == "Ce code de fiche existe déjà dans le contrat."
     sqlite_pk = IntegrityError("UNIQUE constraint failed: actions_ficheaction.uid")
-    assert _constraint_message(FicheAction, sqlite_pk) == "Ce uid est déjà utilisé."
+    assert _constraint_message(FicheAction, sqlite_pk) == "Un objet Fiche action avec ce champ uid existe déjà."
+    postgresql = IntegrityError(
+        'duplicate key value violates unique constraint "actions_ficheaction_uid_key"\n'
+        "DETAIL:  Key (uid)=(0b7f6c2e-0000-4000-8000-000000000000) already exists."
+    )
+    assert _constraint_message(FicheAction, postgresql) == "Un objet Fiche action avec ce champ uid existe déjà."
+    contrat = IntegrityError(
+        "duplicate key value violates unique constraint\nDETAIL:  Key (reference)=(X) already exists."
+    )
+    assert _constraint_message(Contrat, contrat) == "Un objet Contrat avec ce champ référence existe déjà."
     assert "rien n'a été enregistré" in _constraint_message(FicheAction, IntegrityError("autre chose"))
 
 
