@@ -1,6 +1,6 @@
 """Back-office of the fiches actions, their indicators and the indicators' yearly values.
 
-Once the contract is signed, the contractual content of a fiche (``CHAMPS_CONTRACTUELS``), its
+Once the contract is signed, the contractual content of a fiche (``actions.services.CHAMPS_FICHE``), its
 indicators and their targets are read-only; the achieved values stay editable. The status changes
 through the admin actions, which call ``fiche_transition`` (parity checks on validation).
 """
@@ -12,13 +12,15 @@ from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.db.models import Q
 
 from actions.enums import StatutFiche
-from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
+from actions.models import FicheAction, Indicateur, ValeurIndicateur
 from actions.services import (
+    CHAMPS_FICHE,
     fiche_create,
     fiche_delete,
     fiche_errors,
     fiche_transition,
     fiche_update,
+    fill_objectif,
     indicateur_delete,
     indicateur_save,
     next_code,
@@ -38,8 +40,9 @@ from pacte.admin_base import (
     register_inline,
     version_of,
 )
-from pacte.models import Mesure
+from pacte.models import Mesure, Objectif
 from pacte.perms import can_enter_execution, can_prepare
+from pacte.validators import normalize_identifier
 
 
 def _ecrit(request, contrat) -> bool:
@@ -56,7 +59,7 @@ class FicheInline(ReadOnlyInline, admin.TabularInline):
     verbose_name_plural = "fiches actions (chacune se modifie sur sa page)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("axe", "contrat").order_by("code")
+        return super().get_queryset(request).select_related("axe", "contrat").order_by("code_tri")
 
 
 register_inline(ContratAdmin, FicheInline)
@@ -72,10 +75,15 @@ class FicheActionForm(ServiceForm):
         super().__init__(*args, **kwargs)
         if "code" in self.fields:
             self.fields["code"].required = False
-            self.fields["code"].help_text = "Vide : le prochain code libre de l'axe (A1-01, A1-02…)."
+            self.fields["code"].help_text = (
+                "Lettres sans accent et chiffres, séparés par « . », « - » ou « _ », 12 caractères au plus "
+                "(A1-03, 1.1, FA-01). Vide : le prochain code libre de l'axe (A1-01, A1-02…)."
+            )
 
     def clean(self):
         cleaned = super().clean()
+        if isinstance(cleaned.get("code"), str):
+            cleaned["code"] = normalize_identifier(cleaned["code"])
         contrat = cleaned.get("contrat") or (self.instance.contrat if self.instance.contrat_id else None)
         axe = cleaned.get("axe")
         if "code" in self.fields and not cleaned.get("code") and contrat and axe:
@@ -86,6 +94,9 @@ class FicheActionForm(ServiceForm):
         super()._post_clean()
         if not self.instance.contrat_id or self.instance.contrat.est_fige:
             return
+        # As the services do: with a national measure and no objective chosen, the measure's objective.
+        given = "objectif" in self.fields and (self.instance.pk is None or "objectif" in self.changed_data)
+        fill_objectif(self.instance, given=given)
         for field, message in fiche_errors(self.instance).items():
             if field in self.fields and field not in self.errors:
                 self.add_error(field, message)
@@ -112,7 +123,7 @@ class IndicateurInline(ScopedInline, admin.TabularInline):
 class FicheActionAdmin(HistoryAdmin):
     form = FicheActionForm
     contrat_path = "contrat"
-    list_display = ("code", "intitule", "contrat", "collectivite", "axe_numero", "statut", "nature", "porteur")
+    list_display = ("code_fiche", "intitule", "contrat", "collectivite", "axe_numero", "statut", "nature", "porteur")
     list_filter = (
         "statut",
         "nature",
@@ -122,11 +133,27 @@ class FicheActionAdmin(HistoryAdmin):
     )
     list_select_related = ("contrat", "contrat__collectivite", "axe", "porteur")
     search_fields = ("code", "intitule", "contrat__reference", "porteur__nom")
-    ordering = ("contrat__reference", "code")
+    # Codes sort as people read them: A1-2 before A1-10 (``code_tri``).
+    ordering = ("contrat__reference", "code_tri")
     show_full_result_count = False
     autocomplete_fields = ("porteur",)
     fieldsets = (
-        (None, {"fields": ("contrat", "code", "intitule", "axe", "mesure", "volet", "statut")}),
+        (
+            None,
+            {
+                "fields": (
+                    "contrat",
+                    "code",
+                    "intitule",
+                    "axe",
+                    "objectif",
+                    "mesure",
+                    "mesure_locale",
+                    "volet",
+                    "statut",
+                )
+            },
+        ),
         ("Nature", {"fields": ("nature", "justification_renforcement")}),
         ("Contenu", {"fields": ("contexte", "objectifs", "description", "public_cible", "volume_public")}),
         ("Territoire", {"fields": ("territoire_departement_entier", "territoire_detail")}),
@@ -135,6 +162,10 @@ class FicheActionAdmin(HistoryAdmin):
     )
     inlines = [IndicateurInline]
     actions = ["valider", "rouvrir", "demarrer", "terminer", "abandonner"]
+
+    @admin.display(description="code", ordering="code_tri")
+    def code_fiche(self, obj) -> str:
+        return obj.code
 
     @admin.display(description="collectivité", ordering="contrat__collectivite__nom")
     def collectivite(self, obj):
@@ -169,7 +200,7 @@ class FicheActionAdmin(HistoryAdmin):
         if not can_prepare(request.user, obj.contrat):
             return self.every_field(request, obj)
         if obj.contrat.est_fige:
-            return (*toujours, "contrat", "code", *CHAMPS_CONTRACTUELS)
+            return (*toujours, "contrat", "code", *CHAMPS_FICHE)
         return (*toujours, "contrat")
 
     def choices_for(self, db_field, request):
@@ -182,14 +213,17 @@ class FicheActionAdmin(HistoryAdmin):
         if db_field.name == "mesure":
             # A retired measure is no longer offered, but a fiche keeps the one it has.
             return Mesure.objects.filter(Q(active=True) | Q(pk=getattr(fiche, "mesure_id", None)))
+        if db_field.name == "objectif":
+            # Likewise for the Pacte's objectives.
+            return Objectif.objects.filter(Q(active=True) | Q(pk=getattr(fiche, "objectif_id", None)))
         return super().choices_for(db_field, request)
 
     def write(self, request, obj, form, change):
         if change:
-            changes = changed_fields(form, {*CHAMPS_CONTRACTUELS, "code"})
+            changes = changed_fields(form, {*CHAMPS_FICHE, "code"})
             fiche_update(fiche=obj, by=request.user, version=version_of(form), **changes)
             return
-        fields = {name: getattr(obj, name) for name in CHAMPS_CONTRACTUELS}
+        fields = {name: getattr(obj, name) for name in CHAMPS_FICHE}
         adopt(obj, fiche_create(contrat=obj.contrat, code=obj.code, by=request.user, **fields))
 
     delete_service = staticmethod(fiche_delete)

@@ -18,19 +18,23 @@ from pacte.services import save_validated
 
 @hooks.register_check(hooks.CONTRAT_SIGNATURE)
 def fiches_signables(contrat: Contrat) -> list[str]:
-    """Every active fiche is validated and consistent with the contract; a métropole CLS covers every axis."""
+    """Every active fiche is validated, has what validation requires (a reinforced action is justified) and is
+    consistent with the contract; a métropole CLS covers every axis."""
     errors: list[str] = []
-    from actions.services import fiche_errors
+    from actions.services import fiche_errors, fiche_validation_errors
 
     fiches = list(
-        contrat.fiches.filter(statut__in=STATUTS_ACTIFS).select_related("contrat", "axe", "mesure__axe", "volet")
+        contrat.fiches.filter(statut__in=STATUTS_ACTIFS).select_related(
+            "contrat", "axe", "mesure__axe", "mesure__objectif", "objectif__axe", "volet"
+        )
     )
     if not fiches:
         return [f"Le contrat {contrat.reference} ne contient aucune fiche action."]
     for fiche in fiches:
         if fiche.statut == StatutFiche.PROPOSEE:
             errors.append(f"Fiche {fiche.code} : elle n'est pas validée.")
-        errors += [f"Fiche {fiche.code} : {msg}" for msg in fiche_errors(fiche).values()]
+        found = {**fiche_errors(fiche), **fiche_validation_errors(fiche)}
+        errors += [f"Fiche {fiche.code} : {msg}" for msg in found.values()]
     regle = RegleTypeContrat.objects.filter(type_contrat=contrat.type_contrat).first()
     if regle and regle.chaque_axe_requis:
         covered = {f.axe.numero for f in fiches}

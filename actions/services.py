@@ -18,20 +18,93 @@ from pacte.services import delete_validated, save_validated
 from pacte.validators import normalize_identifier
 from pacte.workflow import check_transition
 
-CODE_RE = re.compile(r"A[1-4]-[0-9]{2,3}")
+#: What a fiche's contractual content holds, with where it sits in the reference list (the objective it
+#: serves, or a local measure's label): entered by ``fiche_create`` and ``fiche_update``.
+CHAMPS_FICHE = tuple(dict.fromkeys((*CHAMPS_CONTRACTUELS, "objectif", "mesure_locale")))
+
+#: A fiche code as real documents number them (``A1-03``, ``1.1``, ``FA-01``, ``A1-1``): ASCII letters and
+#: digits, in groups joined by one ``.``, ``-`` or ``_``; stored trimmed and upper-cased.
+CODE_RE = re.compile(r"[A-Z0-9]+(?:[.\-_][A-Z0-9]+)*")
+CODE_MAX_LENGTH = 12
+
+# A validated fiche (and one carried out since) keeps what validation required.
+STATUTS_VALIDES = frozenset({StatutFiche.VALIDEE, StatutFiche.EN_COURS, StatutFiche.TERMINEE})
+
+MESSAGE_RENFORCEE = (
+    "Une action renforcée doit être justifiée (plus de personnes, nouveaux publics, nouveaux territoires)."
+)
+
+
+def code_errors(code: str) -> str | None:
+    """Why ``code`` (already normalized) is not a fiche code, in French; ``None`` when it is one."""
+    if len(code) > CODE_MAX_LENGTH:
+        return f"Le code « {code} » compte {len(code)} caractères : {CODE_MAX_LENGTH} au plus."
+    if not CODE_RE.fullmatch(code):
+        return (
+            f"Le code « {code} » n'est pas un code de fiche : des lettres sans accent et des chiffres, "
+            "séparés par un seul « . », « - » ou « _ » (par exemple A1-03, 1.1 ou FA-01)."
+        )
+    return None
+
+
+def _rattachement_errors(fiche: FicheAction) -> dict[str, str]:
+    """Where the fiche sits in the reference list: a national measure (its objective is the measure's), an
+    objective only, or a local measure (optionally under an objective); all on the fiche's axis."""
+    errors: dict[str, str] = {}
+    axe = fiche.axe if fiche.axe_id else None
+    mesure = fiche.mesure if fiche.mesure_id else None
+    objectif = fiche.objectif if fiche.objectif_id else None
+    if mesure and axe and mesure.axe_id != axe.pk:
+        errors["mesure"] = f"La mesure {mesure.code} relève de l'axe {mesure.axe.numero}, pas de l'axe {axe.numero}."
+    if objectif and axe and objectif.axe_id != axe.pk:
+        errors["objectif"] = (
+            f"L'objectif {objectif.code} relève de l'axe {objectif.axe.numero}, pas de l'axe {axe.numero}."
+        )
+    elif objectif and mesure and mesure.objectif_id != objectif.pk:
+        if mesure.objectif_id is None:
+            errors["objectif"] = (
+                f"La mesure {mesure.code} n'est rattachée à aucun objectif du Pacte : "
+                f"l'action ne peut pas déclarer l'objectif {objectif.code}."
+            )
+        else:
+            errors["objectif"] = (
+                f"La mesure {mesure.code} sert l'objectif {mesure.objectif.code}, pas l'objectif {objectif.code} : "
+                "l'objectif d'une action est celui de sa mesure nationale."
+            )
+    if mesure and (fiche.mesure_locale or "").strip():
+        errors["mesure_locale"] = "Une action relève d'une mesure nationale ou d'une mesure locale, pas des deux."
+    return errors
+
+
+def fill_objectif(fiche: FicheAction, *, given: bool) -> None:
+    """A fiche with a national measure serves the measure's objective: when no objective was given (or an
+    empty one), it takes the measure's. A given one is kept, so that ``fiche_errors`` refuses it if it
+    contradicts the measure."""
+    if fiche.mesure_id and (not given or fiche.objectif_id is None):
+        fiche.objectif = fiche.mesure.objectif
+
+
+def fiche_validation_errors(fiche: FicheAction) -> dict[str, str]:
+    """What validating a fiche requires beyond its entry (docs/regles.md): a reinforced action is justified.
+
+    Checked when the fiche is validated (``fiche_transition``), whenever a validated fiche changes
+    (``fiche_errors``) and at signature (``actions.checks.fiches_signables``); not at entry, since real
+    published lists often give the justification later.
+    """
+    if fiche.nature == NatureAction.RENFORCEE and not (fiche.justification_renforcement or "").strip():
+        return {"justification_renforcement": MESSAGE_RENFORCEE}
+    return {}
 
 
 def fiche_errors(fiche: FicheAction) -> dict[str, str]:
-    """Rules that tie a fiche to its contract (docs/regles.md), as ``{field: message}``."""
+    """Rules that tie a fiche to its contract (docs/regles.md), as ``{field: message}``; a validated fiche
+    also keeps what validation required (``fiche_validation_errors``)."""
     contrat = fiche.contrat
     errors: dict[str, str] = {}
     if fiche.axe_id and not contrat.axes.filter(pk=fiche.axe_id).exists():
         axes = ", ".join(str(n) for n in contrat.axes.values_list("numero", flat=True))
         errors["axe"] = f"L'axe {fiche.axe.numero} n'est pas un axe du contrat {contrat.reference} (axes {axes})."
-    if fiche.mesure_id and fiche.axe_id and fiche.mesure.axe_id != fiche.axe_id:
-        errors["mesure"] = (
-            f"La mesure {fiche.mesure.code} relève de l'axe {fiche.mesure.axe.numero}, pas de l'axe {fiche.axe.numero}."
-        )
+    errors.update(_rattachement_errors(fiche))
     if fiche.volet_id and fiche.volet.contrat_id != contrat.pk:
         errors["volet"] = "Ce volet appartient à un autre contrat."
     elif fiche.volet_id and fiche.axe_id and fiche.axe.numero != 2:
@@ -49,14 +122,10 @@ def fiche_errors(fiche: FicheAction) -> dict[str, str]:
         errors["date_fin"] = (
             f"L'action finit le {fiche.date_fin:%d/%m/%Y}, après le contrat ({contrat.date_fin:%d/%m/%Y})."
         )
-    if fiche.code and not CODE_RE.fullmatch(fiche.code):
-        errors["code"] = f"Le code « {fiche.code} » doit avoir la forme A<axe>-<numéro>, par exemple A1-03."
-    elif fiche.code and fiche.axe_id and fiche.code[1] != str(fiche.axe.numero):
-        errors["code"] = f"Le code « {fiche.code} » ne correspond pas à l'axe {fiche.axe.numero}."
-    if fiche.nature == NatureAction.RENFORCEE and not fiche.justification_renforcement.strip():
-        errors["justification_renforcement"] = (
-            "Une action renforcée doit être justifiée (plus de personnes, nouveaux publics, nouveaux territoires)."
-        )
+    if fiche.code and (message := code_errors(fiche.code)):
+        errors["code"] = message
+    if fiche.statut in STATUTS_VALIDES:
+        errors.update(fiche_validation_errors(fiche))
     return errors
 
 
@@ -69,23 +138,40 @@ def _validate_and_save(fiche: FicheAction, by, version: int | None = None) -> Fi
 
 
 def next_code(contrat: Contrat, axe_numero: int) -> str:
-    """The next free code on an axis: A1-01, A1-02…"""
+    """The next code on an axis: ``A1-01``, ``A1-02``… after the highest ``A<axe>-<number>`` of the contract
+    (``A1-1`` and ``A1-01`` are both number 1; codes of other forms, ``1.1`` or ``FA-01``, do not count).
+    Past the longest code, the smallest number left free."""
     prefix = f"A{axe_numero}-"
-    used = [
-        int(c[len(prefix) :]) for c in contrat.fiches.filter(code__startswith=prefix).values_list("code", flat=True)
-    ]
-    return f"{prefix}{(max(used, default=0) + 1):02d}"
+    pattern = re.compile(rf"{prefix}([0-9]+)")
+    used = set()
+    for code in contrat.fiches.filter(code__startswith=prefix).values_list("code", flat=True):
+        if match := pattern.fullmatch(code):
+            used.add(int(match[1]))
+    code = f"{prefix}{(max(used, default=0) + 1):02d}"
+    if len(code) > CODE_MAX_LENGTH:
+        code = f"{prefix}{min(n for n in range(1, len(used) + 2) if n not in used):02d}"
+    return code
+
+
+def _normalize(fields: dict) -> None:
+    """Codes are trimmed and upper-cased, a local measure's label trimmed (blank: no local measure)."""
+    if isinstance(fields.get("code"), str):
+        fields["code"] = normalize_identifier(fields["code"])
+    if isinstance(fields.get("mesure_locale"), str):
+        fields["mesure_locale"] = fields["mesure_locale"].strip()
 
 
 @transaction.atomic
 def fiche_create(*, contrat: Contrat, by=None, code: str = "", **fields) -> FicheAction:
     """Creates a proposed fiche on a contract that is not signed (a signed one takes an avenant)."""
     ensure_modifiable(contrat)
-    unknown = set(fields) - set(CHAMPS_CONTRACTUELS)
+    unknown = set(fields) - set(CHAMPS_FICHE)
     if unknown:
         raise ValidationError(f"Champs inconnus : {', '.join(sorted(unknown))}.")
-    fiche = FicheAction(contrat=contrat, **fields)
+    _normalize(fields)
     code = normalize_identifier(code) if isinstance(code, str) else code
+    fiche = FicheAction(contrat=contrat, **fields)
+    fill_objectif(fiche, given="objectif" in fields)
     fiche.code = code or (next_code(contrat, fiche.axe.numero) if fiche.axe_id else "")
     return _validate_and_save(fiche, by)
 
@@ -94,13 +180,13 @@ def fiche_create(*, contrat: Contrat, by=None, code: str = "", **fields) -> Fich
 def fiche_update(*, fiche: FicheAction, by=None, version: int | None = None, **fields) -> FicheAction:
     """Changes a fiche's contractual content, while its contract is not signed."""
     ensure_modifiable(fiche.contrat)
-    unknown = set(fields) - set(CHAMPS_CONTRACTUELS) - {"code"}
+    unknown = set(fields) - set(CHAMPS_FICHE) - {"code"}
     if unknown:
         raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")
-    if isinstance(fields.get("code"), str):
-        fields["code"] = normalize_identifier(fields["code"])
+    _normalize(fields)
     for name, value in fields.items():
         setattr(fiche, name, value)
+    fill_objectif(fiche, given="objectif" in fields)
     return _validate_and_save(fiche, by, version)
 
 
@@ -132,7 +218,10 @@ def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
     if (fiche.statut, to) in RETOURS_INTERDITS_APRES_SIGNATURE:
         ensure_modifiable(fiche.contrat)
     if to == StatutFiche.VALIDEE:
-        errors = hooks.run_checks(hooks.FICHE_VALIDATION, fiche, expected=CONTROLES_VALIDATION)
+        errors = [
+            *fiche_validation_errors(fiche).values(),
+            *hooks.run_checks(hooks.FICHE_VALIDATION, fiche, expected=CONTROLES_VALIDATION),
+        ]
         if errors:
             raise ValidationError([f"La fiche {fiche.code} ne peut pas être validée :", *errors])
     fiche.statut = to
@@ -263,9 +352,12 @@ def avenant_propose_fiche_add(*, avenant, code: str, by=None, **fields):
     from contrats.services import modification_add
 
     contrat = avenant.contrat
+    code = normalize_identifier(code) if isinstance(code, str) else code
     if contrat.fiches.filter(code=code).exists():
         raise ValidationError({"code": f"Le code {code} existe déjà dans le contrat {contrat.reference}."})
     draft = FicheAction(contrat=contrat, code=code, **fields)
+    # The fiche is born validated when the avenant is signed: it needs what validation requires.
+    draft.statut = StatutFiche.VALIDEE
     errors = fiche_errors(draft)
     if errors:
         raise ValidationError(errors)

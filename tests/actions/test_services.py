@@ -20,7 +20,7 @@ from actions.services import (
 )
 from contrats.enums import STATUTS_FIGES, StatutContrat, TypeContrat
 from financement.enums import TypeFinanceur
-from pacte.models import Axe, Mesure
+from pacte.models import Axe, Mesure, Objectif
 from tests.factories import (
     ContratFactory,
     FicheActionFactory,
@@ -59,6 +59,21 @@ def champs(**overrides):
 
 def mesure(code):
     return Mesure.objects.get(code=code)
+
+
+def objectif(code):
+    return Objectif.objects.get(code=code)
+
+
+def mesure_sans_objectif():
+    return Mesure.objects.create(code="1.9", axe=axe(1), intitule="Mesure sans objectif")
+
+
+RENFORCEE = "Une action renforcée doit être justifiée (plus de personnes, nouveaux publics, nouveaux territoires)."
+CODE_REFUSE = (
+    "Le code « {} » n'est pas un code de fiche : des lettres sans accent et des chiffres, séparés par un seul "
+    "« . », « - » ou « _ » (par exemple A1-03, 1.1 ou FA-01)."
+)
 
 
 def messages_of(exc) -> list[str]:
@@ -105,35 +120,104 @@ FICHE_CASES = [
         "",
         ("mesure", "La mesure 3.1 relève de l'axe 3, pas de l'axe 1."),
     ),
-    ("code-two-digits", {}, "A1-07", None),
-    ("code-three-digits", {}, "A1-100", None),
-    *(
-        (
-            f"code-malformed-{code}",
-            {},
-            code,
-            ("code", f"Le code « {code} » doit avoir la forme A<axe>-<numéro>, par exemple A1-03."),
-        )
-        for code in ("B1-01", "A1-1", "A1-0001", "A5-01", "A1_01", "A1-٠١", "A1-０1")
-    ),
-    ("code-of-another-axis", {}, "A3-01", ("code", "Le code « A3-01 » ne correspond pas à l'axe 1.")),
+    # Where the action sits in the reference list: a national measure, an objective only, a local measure.
+    ("objective-only", {"objectif": lambda: objectif("O1-2")}, "", None),
     (
-        "renforcee-without-justification",
-        {"nature": NatureAction.RENFORCEE, "justification_renforcement": ""},
+        "objective-of-another-axis",
+        {"objectif": lambda: objectif("O3-1")},
+        "",
+        ("objectif", "L'objectif O3-1 relève de l'axe 3, pas de l'axe 1."),
+    ),
+    ("measure-with-its-objective", {"mesure": lambda: mesure("1.4"), "objectif": lambda: objectif("O1-2")}, "", None),
+    (
+        "measure-with-another-objective",
+        {"mesure": lambda: mesure("1.4"), "objectif": lambda: objectif("O1-1")},
         "",
         (
-            "justification_renforcement",
-            "Une action renforcée doit être justifiée (plus de personnes, nouveaux publics, nouveaux territoires).",
+            "objectif",
+            "La mesure 1.4 sert l'objectif O1-2, pas l'objectif O1-1 : "
+            "l'objectif d'une action est celui de sa mesure nationale.",
         ),
     ),
+    (
+        "measure-without-objective-and-an-objective",
+        {"mesure": mesure_sans_objectif, "objectif": lambda: objectif("O1-1")},
+        "",
+        (
+            "objectif",
+            "La mesure 1.9 n'est rattachée à aucun objectif du Pacte : l'action ne peut pas déclarer l'objectif O1-1.",
+        ),
+    ),
+    ("local-measure", {"mesure_locale": "Maison des familles de Gap"}, "", None),
+    (
+        "local-measure-under-an-objective",
+        {"mesure_locale": "Maison des familles", "objectif": lambda: objectif("O1-1")},
+        "",
+        None,
+    ),
+    (
+        "local-measure-objective-of-another-axis",
+        {"mesure_locale": "Maison des familles", "objectif": lambda: objectif("O4-1")},
+        "",
+        ("objectif", "L'objectif O4-1 relève de l'axe 4, pas de l'axe 1."),
+    ),
+    (
+        "national-and-local-measure",
+        {"mesure": lambda: mesure("1.2"), "mesure_locale": "Maison des familles"},
+        "",
+        ("mesure_locale", "Une action relève d'une mesure nationale ou d'une mesure locale, pas des deux."),
+    ),
+    ("national-and-blank-local-measure", {"mesure": lambda: mesure("1.2"), "mesure_locale": "  \t "}, "", None),
+    # Codes: free within a safe ASCII pattern, 12 characters at most; the axis digit is not checked.
+    *(
+        (f"code-accepted-{code}", {}, code, None)
+        for code in (
+            "A1-07",
+            "A1-100",
+            "1.1",
+            "FA-01",
+            "A1-1",
+            "A1-03",
+            "A3-01",
+            "B1-01",
+            "A5-01",
+            "A1-0001",
+            "A1_01",
+            "1.2.3",
+            "X",
+            "ABCDEFGHIJKL",
+        )
+    ),
+    *(
+        (f"code-refused-{code}", {}, code, ("code", CODE_REFUSE.format(code)))
+        for code in (
+            "A1--01",
+            "A1-",
+            "-A1",
+            ".1",
+            "1..1",
+            "A1-_1",
+            "A1 01",
+            "A1/01",
+            "FICHE#1",
+            "É1-01",
+            "A1-٠١",
+            "A1-０1",
+        )
+    ),
+    (
+        "code-13-characters",
+        {},
+        "ABCDEFGHIJKLM",
+        ("code", "Le code « ABCDEFGHIJKLM » compte 13 caractères : 12 au plus."),
+    ),
+    # A reinforced action may be entered without its justification: validation requires it.
+    ("renforcee-without-justification", {"nature": NatureAction.RENFORCEE, "justification_renforcement": ""}, "", None),
     (
         "renforcee-whitespace-justification",
         {"nature": NatureAction.RENFORCEE, "justification_renforcement": "  \n\t "},
         "",
-        (
-            "justification_renforcement",
-            "Une action renforcée doit être justifiée (plus de personnes, nouveaux publics, nouveaux territoires).",
-        ),
+        None,
     ),
     (
         "renforcee-justified",
@@ -182,9 +266,79 @@ def test_fiche_update_applies_the_same_rules(overrides, expected):
 
 def test_fiche_update_saves():
     fiche = FicheActionFactory(contrat=contrat_cls(), code="A1-01")
-    fiche_update(fiche=fiche, intitule="Après", axe=axe(3), code="A3-01", mesure=mesure("3.2"))
+    fiche_update(fiche=fiche, intitule="Après", axe=axe(3), code="a3-01 ", mesure=mesure("3.2"))
     fiche.refresh_from_db()
-    assert (fiche.intitule, fiche.axe.numero, fiche.code, fiche.mesure.code) == ("Après", 3, "A3-01", "3.2")
+    assert (fiche.intitule, fiche.axe.numero, fiche.code, fiche.mesure.code, fiche.objectif.code) == (
+        "Après",
+        3,
+        "A3-01",
+        "3.2",
+        "O3-2",
+    )
+
+
+# --- The objective follows the national measure ---------------------------------------------------------
+
+OBJECTIF_CASES = [
+    # id, measure code (or None), objective passed ("absent": not passed), expected objective code
+    ("measure-alone-takes-its-objective", "1.4", "absent", "O1-2"),
+    ("measure-and-empty-objective-takes-its-objective", "1.4", None, "O1-2"),
+    ("measure-and-its-own-objective", "1.4", "O1-2", "O1-2"),
+    ("objective-alone-is-kept", None, "O1-3", "O1-3"),
+    ("nothing", None, "absent", None),
+    ("nothing-and-empty-objective", None, None, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("code_mesure", "code_objectif", "expected"),
+    [pytest.param(*case[1:], id=case[0]) for case in OBJECTIF_CASES],
+)
+def test_fiche_create_sets_the_objective_of_its_measure(code_mesure, code_objectif, expected):
+    fields = champs(mesure=mesure(code_mesure) if code_mesure else None)
+    if code_objectif != "absent":
+        fields["objectif"] = objectif(code_objectif) if code_objectif else None
+    fiche = fiche_create(contrat=contrat_cls(), **fields)
+    fiche.refresh_from_db()
+    assert (fiche.objectif.code if fiche.objectif else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param({"mesure": "1.4"}, ("1.4", "O1-2", ""), id="new-measure-brings-its-objective"),
+        pytest.param({"mesure": None}, (None, "O1-1", ""), id="measure-removed-objective-kept"),
+        pytest.param({"mesure": None, "objectif": "O1-3"}, (None, "O1-3", ""), id="moved-to-another-objective"),
+        pytest.param(
+            {"mesure": None, "mesure_locale": " Bus des familles "},
+            (None, "O1-1", "Bus des familles"),
+            id="national-to-local-measure-under-the-same-objective",
+        ),
+        pytest.param({"intitule": "Autre"}, ("1.2", "O1-1", ""), id="other-change-keeps-both"),
+    ],
+)
+def test_fiche_update_keeps_the_objective_of_its_measure(changes, expected):
+    fiche = fiche_create(contrat=contrat_cls(), **champs(mesure=mesure("1.2")))
+    assert fiche.objectif.code == "O1-1"
+    values = {
+        k: (mesure(v) if k == "mesure" else objectif(v)) if k in ("mesure", "objectif") and v else v
+        for k, v in changes.items()
+    }
+    fiche_update(fiche=fiche, **values)
+    fiche.refresh_from_db()
+    assert (fiche.mesure.code if fiche.mesure else None, fiche.objectif.code, fiche.mesure_locale) == expected
+
+
+def test_fiche_update_refuses_an_objective_contradicting_its_measure():
+    fiche = fiche_create(contrat=contrat_cls(), **champs(mesure=mesure("1.2")))
+    with pytest.raises(ValidationError) as exc:
+        fiche_update(fiche=fiche, objectif=objectif("O1-3"))
+    assert exc.value.message_dict["objectif"] == [
+        "La mesure 1.2 sert l'objectif O1-1, pas l'objectif O1-3 : l'objectif d'une action est celui de sa mesure "
+        "nationale."
+    ]
+    fiche.refresh_from_db()
+    assert fiche.objectif.code == "O1-1"
 
 
 @pytest.mark.parametrize(
@@ -248,12 +402,20 @@ def test_code_unique_on_update():
         pytest.param(["A1-09"], 1, "A1-10", id="two-digits"),
         pytest.param(["A1-99"], 1, "A1-100", id="three-digits"),
         pytest.param(["A1-100"], 1, "A1-101", id="after-three-digits"),
+        pytest.param(["A1-1", "A1-10"], 1, "A1-11", id="one-digit-codes-in-natural-order"),
+        pytest.param(["A1-2", "A1-1"], 1, "A1-03", id="one-digit-codes"),
+        pytest.param(["A1-0"], 1, "A1-01", id="zero"),
+        pytest.param(["1.1", "FA-01", "A1-03B", "A1.5", "A1-2-1", "AA1-09"], 1, "A1-01", id="other-forms-skipped"),
+        pytest.param(["1.1", "A1-04", "FA-07"], 1, "A1-05", id="other-forms-beside-proposed-ones"),
+        pytest.param(["A1-999999999"], 1, "A1-01", id="past-the-longest-code-smallest-free"),
+        pytest.param(["A1-01", "A1-02", "A1-999999999"], 1, "A1-03", id="past-the-longest-code-after-a-run"),
+        pytest.param(["A1-99999999"], 1, "A1-100000000", id="longest-code-still-fits"),
     ],
 )
 def test_next_code(existing, axe_numero, expected):
     contrat = contrat_cls()
     for code in existing:
-        FicheActionFactory(contrat=contrat, code=code, axe=axe(int(code[1])))
+        FicheActionFactory(contrat=contrat, code=code)
     FicheActionFactory(code="A1-50")  # another contract
     assert next_code(contrat, axe_numero) == expected
 
@@ -265,11 +427,24 @@ def test_next_code_counts_abandoned_fiches():
     assert fiche_create(contrat=contrat, **champs()).code == "A1-02"
 
 
-@pytest.mark.parametrize("typed", ["a1-01", " A1-01", "A1-01 ", "A1-01\n", "\ta1-01 "])
-def test_fiche_code_is_trimmed_and_upper_cased(typed):
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("a1-01", "A1-01"),
+        (" A1-01", "A1-01"),
+        ("A1-01 ", "A1-01"),
+        ("A1-01\n", "A1-01"),
+        ("\ta1-01 ", "A1-01"),
+        ("fa-01", "FA-01"),
+        (" 1.1 ", "1.1"),
+        ("a1-1", "A1-1"),
+        ("\u00a0a1_b\u202f", "A1_B"),
+    ],
+)
+def test_fiche_code_is_trimmed_and_upper_cased(typed, stored):
     fiche = fiche_create(contrat=contrat_cls(), code=typed, **champs())
     fiche.refresh_from_db()
-    assert fiche.code == "A1-01"
+    assert fiche.code == stored
 
 
 @pytest.mark.parametrize("typed", ["A1\n-01", "A1-0\u202e1", "A1-01\x00"])
@@ -353,14 +528,25 @@ def test_fiche_errors_is_a_pure_report():
     contrat = contrat_cls()
     fiche = FicheAction(
         contrat=contrat,
-        code="A3-01",
+        code="A1--01",
         axe=axe(1),
         mesure=mesure("4.1"),
+        objectif=objectif("O3-1"),
+        mesure_locale="Maison des familles",
         nature=NatureAction.RENFORCEE,
+        statut=StatutFiche.VALIDEE,
         date_debut=date(2023, 1, 1),
         date_fin=date(2030, 1, 1),
     )
-    assert sorted(fiche_errors(fiche)) == ["code", "date_debut", "date_fin", "justification_renforcement", "mesure"]
+    assert sorted(fiche_errors(fiche)) == [
+        "code",
+        "date_debut",
+        "date_fin",
+        "justification_renforcement",
+        "mesure",
+        "mesure_locale",
+        "objectif",
+    ]
     assert not FicheAction.objects.exists()
 
 
@@ -426,6 +612,132 @@ def test_validation_checks_parity(etat, collectivite, ok):
     assert "dépasse celle du Département" in messages_of(exc)[1]
     fiche.refresh_from_db()
     assert fiche.statut == StatutFiche.PROPOSEE
+
+
+# --- A reinforced action: justified to be validated, not to be entered ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("justification", "ok"),
+    [
+        pytest.param("", False, id="empty"),
+        pytest.param("  \n\t ", False, id="whitespace"),
+        pytest.param("x", True, id="one-character"),
+        pytest.param("Deux fois plus de familles", True, id="justified"),
+    ],
+)
+def test_renforcee_entered_without_justification_validated_once_justified(justification, ok):
+    fiche = fiche_in(StatutFiche.PROPOSEE)
+    fiche_update(fiche=fiche, nature=NatureAction.RENFORCEE, justification_renforcement=justification)
+    fiche.refresh_from_db()
+    assert (fiche.nature, fiche.statut) == (NatureAction.RENFORCEE, StatutFiche.PROPOSEE)
+    if ok:
+        assert fiche_transition(fiche=fiche, to=StatutFiche.VALIDEE).statut == StatutFiche.VALIDEE
+        return
+    with pytest.raises(ValidationError) as exc:
+        fiche_transition(fiche=fiche, to=StatutFiche.VALIDEE)
+    assert messages_of(exc) == ["La fiche A1-01 ne peut pas être validée :", RENFORCEE]
+    fiche.refresh_from_db()
+    assert fiche.statut == StatutFiche.PROPOSEE
+    # Once completed, the same fiche is validated.
+    fiche_update(fiche=fiche, justification_renforcement="Deux fois plus de familles")
+    assert fiche_transition(fiche=fiche, to=StatutFiche.VALIDEE).statut == StatutFiche.VALIDEE
+
+
+def test_renforcee_validation_reports_parity_too():
+    fiche = fiche_in(StatutFiche.PROPOSEE, etat="10000", collectivite="0")
+    fiche_update(fiche=fiche, nature=NatureAction.RENFORCEE)
+    with pytest.raises(ValidationError) as exc:
+        fiche_transition(fiche=fiche, to=StatutFiche.VALIDEE)
+    assert messages_of(exc)[:2] == ["La fiche A1-01 ne peut pas être validée :", RENFORCEE]
+    assert "dépasse celle du Département" in messages_of(exc)[2]
+
+
+@pytest.mark.parametrize(
+    ("statut", "changes", "ok"),
+    [
+        pytest.param(StatutFiche.VALIDEE, {"justification_renforcement": ""}, False, id="validated-loses-it"),
+        pytest.param(StatutFiche.VALIDEE, {"justification_renforcement": " "}, False, id="validated-blanked"),
+        pytest.param(StatutFiche.VALIDEE, {"justification_renforcement": "Autre raison"}, True, id="validated-rewords"),
+        pytest.param(
+            StatutFiche.VALIDEE,
+            {"nature": NatureAction.NOUVELLE, "justification_renforcement": ""},
+            True,
+            id="validated-becomes-new",
+        ),
+        pytest.param(StatutFiche.PROPOSEE, {"justification_renforcement": ""}, True, id="proposed-may-lose-it"),
+    ],
+)
+def test_a_validated_fiche_keeps_its_justification(statut, changes, ok):
+    fiche = FicheActionFactory(
+        contrat=contrat_cls(),
+        code="A1-01",
+        statut=statut,
+        nature=NatureAction.RENFORCEE,
+        justification_renforcement="Deux fois plus de familles",
+    )
+    if ok:
+        fiche_update(fiche=fiche, **changes)
+        fiche.refresh_from_db()
+        assert all(getattr(fiche, k) == v for k, v in changes.items())
+        return
+    with pytest.raises(ValidationError) as exc:
+        fiche_update(fiche=fiche, **changes)
+    assert exc.value.message_dict == {"justification_renforcement": [RENFORCEE]}
+    fiche.refresh_from_db()
+    assert fiche.justification_renforcement == "Deux fois plus de familles"
+
+
+@pytest.mark.parametrize(
+    ("statut", "nature", "justification", "expected"),
+    [
+        pytest.param(
+            StatutFiche.PROPOSEE,
+            NatureAction.RENFORCEE,
+            "",
+            ["Fiche A1-01 : elle n'est pas validée.", f"Fiche A1-01 : {RENFORCEE}"],
+            id="proposed-unjustified",
+        ),
+        pytest.param(
+            StatutFiche.VALIDEE, NatureAction.RENFORCEE, "", [f"Fiche A1-01 : {RENFORCEE}"], id="validated-unjustified"
+        ),
+        pytest.param(StatutFiche.VALIDEE, NatureAction.RENFORCEE, "Plus de familles", [], id="validated-justified"),
+        pytest.param(StatutFiche.VALIDEE, NatureAction.NOUVELLE, "", [], id="validated-new"),
+        pytest.param(StatutFiche.ABANDONNEE, NatureAction.RENFORCEE, "", ["aucune fiche"], id="abandoned-not-counted"),
+    ],
+)
+def test_signature_requires_the_justification(statut, nature, justification, expected):
+    from actions.checks import fiches_signables
+
+    contrat = contrat_cls()
+    # Written as data entered before this rule could be (the factory bypasses the services).
+    FicheActionFactory(
+        contrat=contrat, code="A1-01", statut=statut, nature=nature, justification_renforcement=justification
+    )
+    errors = fiches_signables(contrat)
+    if expected == ["aucune fiche"]:
+        assert errors == ["Le contrat CLS-2024-D05 ne contient aucune fiche action."]
+    else:
+        assert errors == expected
+
+
+@pytest.mark.parametrize(
+    ("justification", "ok"), [pytest.param("", False, id="unjustified"), pytest.param("Plus", True, id="justified")]
+)
+def test_a_fiche_added_by_avenant_is_born_validated_so_justified(justification, ok):
+    from actions.services import avenant_propose_fiche_add
+    from tests.factories import AvenantFactory
+
+    avenant = AvenantFactory(contrat=contrat_cls(statut=StatutContrat.SIGNE))
+    fields = champs(nature=NatureAction.RENFORCEE, justification_renforcement=justification)
+    if ok:
+        modification = avenant_propose_fiche_add(avenant=avenant, code=" a1-05", **fields)
+        assert modification.cible == {"fiche": "A1-05"}
+        return
+    with pytest.raises(ValidationError) as exc:
+        avenant_propose_fiche_add(avenant=avenant, code="A1-05", **fields)
+    assert exc.value.message_dict == {"justification_renforcement": [RENFORCEE]}
+    assert not avenant.modifications.exists()
 
 
 @pytest.mark.parametrize(
