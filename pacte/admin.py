@@ -1,7 +1,8 @@
-"""Back-office of the reference data: territories, axes, measures, organisations, users.
+"""Back-office of the reference data: territories, axes, objectives, measures, organisations, users.
 
-Territories are loaded from ``pacte/data`` and never deleted; axes and measures are maintained by
-the administration centrale (a measure is retired with ``active``, never deleted).
+Territories are loaded from ``pacte/data`` and never deleted; axes, the Pacte's objectives and the
+national measures under them are maintained by the administration centrale (an objective or a
+measure is retired with ``active``, never deleted).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, Q
 from dsfr.admin import DsfrConfigAdmin, DsfrSocialMediaInline
 from dsfr.models import DsfrConfig
 
@@ -24,10 +25,19 @@ from pacte.admin_base import (
     version_of,
 )
 from pacte.enums import TypeOrganisation
-from pacte.models import Axe, Collectivite, Departement, Mesure, Organisation, Region, User
+from pacte.models import Axe, Collectivite, Departement, Mesure, Objectif, Organisation, Region, User
 from pacte.perimeters import Niveau, perimetre_of
 from pacte.perms import can_edit_reference, can_edit_territories, can_prepare, can_use_backoffice, in_perimeter
-from pacte.services import organisation_save, reference_delete, reference_save, user_save
+from pacte.services import (
+    mesure_errors,
+    mesure_save,
+    objectif_errors,
+    objectif_save,
+    organisation_save,
+    reference_delete,
+    reference_save,
+    user_save,
+)
 
 # Access follows the perimeter and the role (pacte.perms), not Django's groups: the groups page would
 # only mislead, and its menu entry costs two permission queries on every page of the back-office.
@@ -150,12 +160,70 @@ class AxeAdmin(ReferenceWrite, HistoryAdmin):
         return ("numero",) if obj else ()
 
 
-@admin.register(Mesure)
-class MesureAdmin(ReferenceWrite, HistoryAdmin):
+class RuleForm(ServiceForm):
+    """Shows the refusals of a reference row's service (``rule``: ``mesure_errors``…) on the form's fields."""
+
+    rule = None
+
+    def _post_clean(self):
+        super()._post_clean()
+        for field, message in type(self).rule(self.instance).items():
+            if field not in self.errors:
+                self.add_error(field if field in self.fields else None, message)
+
+
+class ObjectifForm(RuleForm):
+    rule = staticmethod(objectif_errors)
+
+
+class MesureForm(RuleForm):
+    rule = staticmethod(mesure_errors)
+
+
+def _objectifs_proposes(current_id):
+    # A retired objective is no longer offered, but a row keeps the one it has.
+    return Objectif.objects.select_related("axe").filter(Q(active=True) | Q(pk=current_id))
+
+
+class MesureObjectifInline(ReadOnlyInline, admin.TabularInline):
+    model = Mesure
+    reference = True
+    fields = ("code", "intitule", "active")
+    verbose_name_plural = "mesures nationales qui servent cet objectif (chacune se modifie sur sa page)"
+
+
+@admin.register(Objectif)
+class ObjectifAdmin(ReferenceWrite, HistoryAdmin):
+    """The objectives of the Pacte's instructions per axis: the first level of the reference list, above the
+    national measures. Never deleted: retired with ``active``."""
+
+    form = ObjectifForm
     list_display = ("code", "intitule", "axe", "active")
     list_filter = ("axe", "active")
     list_select_related = ("axe",)
     search_fields = ("code", "intitule")
+    ordering = ("code",)
+    inlines = [MesureObjectifInline]
+
+    def peut_modifier(self, request, obj) -> bool:
+        return can_edit_reference(request.user)
+
+    def peut_ajouter(self, request, obj) -> bool:
+        return can_edit_reference(request.user)
+
+    def write(self, request, obj, form, change):
+        objectif_save(objectif=obj, by=request.user, version=version_of(form))
+
+
+@admin.register(Mesure)
+class MesureAdmin(ReferenceWrite, HistoryAdmin):
+    """The national measures, each under an objective of its axis. Never deleted: retired with ``active``."""
+
+    form = MesureForm
+    list_display = ("code", "intitule", "axe", "objectif", "active")
+    list_filter = ("axe", "objectif", "active")
+    list_select_related = ("axe", "objectif")
+    search_fields = ("code", "intitule", "objectif__code", "objectif__intitule")
     ordering = ("code",)
 
     def peut_modifier(self, request, obj) -> bool:
@@ -163,6 +231,14 @@ class MesureAdmin(ReferenceWrite, HistoryAdmin):
 
     def peut_ajouter(self, request, obj) -> bool:
         return can_edit_reference(request.user)
+
+    def choices_for(self, db_field, request):
+        if db_field.name == "objectif":
+            return _objectifs_proposes(getattr(getattr(request, "pacte_objet", None), "objectif_id", None))
+        return super().choices_for(db_field, request)
+
+    def write(self, request, obj, form, change):
+        mesure_save(mesure=obj, by=request.user, version=version_of(form))
 
 
 # --- Organisations and users: what the perimeter shows --------------------------------------------------

@@ -205,3 +205,60 @@ def user_save(*, user, by=None, version: int | None = None, m2m: dict | None = N
     for name, values in (m2m or {}).items():
         getattr(user, name).set(values)
     return user
+
+
+# --- The Pacte's objectives and national measures (administration centrale) ------------------------------
+
+
+def mesure_errors(mesure) -> dict[str, str]:
+    """A national measure serves an objective of its own axis (docs/regles.md), as ``{field: message}``."""
+    if mesure.objectif_id and mesure.axe_id and mesure.objectif.axe_id != mesure.axe_id:
+        return {
+            "objectif": (
+                f"La mesure {mesure.code} est sur l'axe {mesure.axe.numero} : l'objectif {mesure.objectif.code} "
+                f"relève de l'axe {mesure.objectif.axe.numero}."
+            )
+        }
+    return {}
+
+
+@transaction.atomic
+def mesure_save(*, mesure, by=None, version: int | None = None):
+    """Saves a national measure (code trimmed and upper-cased): validated (``mesure_errors``), versioned,
+    audited. Retired with ``active``, never deleted."""
+    from pacte.validators import normalize_identifier
+
+    mesure.code = normalize_identifier(mesure.code) if isinstance(mesure.code, str) else mesure.code
+    errors = mesure_errors(mesure)
+    if errors:
+        raise ValidationError(errors)
+    save_validated(mesure, by=by, version=version)
+    return mesure
+
+
+def objectif_errors(objectif) -> dict[str, str]:
+    """An objective keeps the axis of the national measures that serve it (docs/regles.md)."""
+    if objectif.pk is None or not objectif.axe_id:
+        return {}
+    autres = list(objectif.mesures.exclude(axe_id=objectif.axe_id).order_by("code").values_list("code", flat=True))
+    if not autres:
+        return {}
+    if len(autres) == 1:
+        qui = f"la mesure {autres[0]} le sert sur son axe. Rattachez-la"
+    else:
+        qui = f"les mesures {', '.join(autres)} le servent sur leur axe. Rattachez-les"
+    return {"axe": f"L'objectif {objectif.code} ne peut pas changer d'axe : {qui} d'abord à un autre objectif."}
+
+
+@transaction.atomic
+def objectif_save(*, objectif, by=None, version: int | None = None):
+    """Saves an objective of the Pacte (code trimmed and upper-cased): validated (``objectif_errors``),
+    versioned, audited. Retired with ``active``, never deleted."""
+    from pacte.validators import normalize_identifier
+
+    objectif.code = normalize_identifier(objectif.code) if isinstance(objectif.code, str) else objectif.code
+    errors = objectif_errors(objectif)
+    if errors:
+        raise ValidationError(errors)
+    save_validated(objectif, by=by, version=version)
+    return objectif

@@ -48,7 +48,7 @@ from financement.models import (
     Versement,
 )
 from pacte.enums import TypeOrganisation
-from pacte.models import Axe, Collectivite, Departement, Mesure, Organisation, Region, User
+from pacte.models import Axe, Collectivite, Departement, Mesure, Objectif, Organisation, Region, User
 from tests.factories import (
     AvenantFactory,
     ContratFactory,
@@ -293,6 +293,7 @@ def construire_donnees() -> Donnees:
         Collectivite: {"D05": collectivite("D05")},
         Axe: {"1": Axe.objects.get(numero=1)},
         Mesure: {"mesure": fiche.mesure},
+        Objectif: {"objectif": Objectif.objects.get(code="O1-1")},
         Organisation: {"partenaire": caf_05},
         User: {"editeur": editeur_05},
         DsfrConfig: {"site": config},
