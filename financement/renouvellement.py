@@ -124,7 +124,11 @@ def contrat_renew(*, contrat: Contrat, by, annee: int | None = None) -> Contrat:
     (:func:`renouvellement_errors`); the renewed contract does not change. Everything is written
     through the services, in one transaction: a refusal leaves nothing behind.
     """
-    source = Contrat.objects.select_for_update().select_related("collectivite", "pacte_local").get(pk=contrat.pk)
+    # Only the contract's row is locked (PostgreSQL refuses FOR UPDATE on the nullable side of the pacte
+    # local's outer join); a second renewal waits here, then finds the first one.
+    source = (
+        Contrat.objects.select_for_update(of=("self",)).select_related("collectivite", "pacte_local").get(pk=contrat.pk)
+    )
     if annee is None:
         annee = source.date_fin.year + 1
     if isinstance(annee, bool) or not isinstance(annee, int):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.urls import reverse
 
 from actions.enums import NatureAction, StatutFiche
@@ -227,7 +228,7 @@ def test_renewal_moves_the_planned_lines_and_the_ceilings_to_the_new_year(editeu
         ("A2-02", 2025, COLL, None, D("10000"), None, None),
         ("A2-02", 2025, ETAT, None, D("10000"), None, None),
     ]
-    plafonds = Plafond.objects.filter(contrat=nouveau).order_by("volet__numero")
+    plafonds = Plafond.objects.filter(contrat=nouveau).order_by(F("volet__numero").asc(nulls_first=True))
     assert [(p.annee, p.volet and p.volet.numero, p.volet and p.volet.contrat_id, p.montant) for p in plafonds] == [
         (2025, None, None, D("30000")),
         (2025, 1, nouveau.pk, D("15000")),
