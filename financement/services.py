@@ -8,13 +8,13 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models import DecimalField, Exists, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from actions.models import FicheAction
 from contrats.enums import NatureModification
-from contrats.models import Avenant, Contrat, Volet
+from contrats.models import Avenant, Contrat, RegleTypeContrat, Volet
 from contrats.services import ensure_modifiable, modification_add, regle_du_type
 from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
@@ -189,10 +189,10 @@ def beneficiaires_possibles(contrat: Contrat):
     collectivité's own, and where the contract type pays the carriers, the partners and collectivités
     that carry one of its actions."""
     collectivite = Q(type=TypeOrganisation.COLLECTIVITE, collectivite_id=contrat.collectivite_id)
-    if not regle_du_type(contrat.type_contrat).versement_aux_porteurs:
-        return Organisation.objects.filter(collectivite)
+    # The type's rule is read within the same query: the page that offers these choices reads them once.
+    verse_aux_porteurs = RegleTypeContrat.objects.filter(type_contrat=contrat.type_contrat, versement_aux_porteurs=True)
     porteurs = Q(type__in=TYPES_BENEFICIAIRES, pk__in=FicheAction.objects.filter(contrat=contrat).values("porteur_id"))
-    return Organisation.objects.filter(collectivite | porteurs)
+    return Organisation.objects.filter(collectivite | (porteurs & Q(Exists(verse_aux_porteurs))))
 
 
 def beneficiaire_errors(*, contrat: Contrat, beneficiaire: Organisation | None) -> dict[str, str]:
