@@ -34,7 +34,7 @@ from demo.builder import DEMO_PASSWORD_DEFAULT, DEMO_USERNAMES, counts
 from demo.builder.territoires import all_demo_org_specs
 from financement.enums import StatutRapport, TypeFinanceur
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
-from financement.services import alertes_realise, reliquat_compute
+from financement.services import alertes_realise, beneficiaire_errors, reliquat_compute
 from pacte.enums import TypeOrganisation
 from pacte.models import Collectivite, Departement, Organisation, Region, User
 from pacte.perimeters import Niveau, perimetre_of
@@ -241,6 +241,8 @@ class SeedDemoRegionTests(TestCase):
         assert versements.exists()
         assert not versements.filter(beneficiaire__isnull=True).exists()
         assert not Versement.objects.exclude(contrat__type_contrat=TypeContrat.CPT).exclude(beneficiaire=None).exists()
+        for versement in Versement.objects.select_related("contrat", "beneficiaire"):  # what the service accepts
+            assert beneficiaire_errors(contrat=versement.contrat, beneficiaire=versement.beneficiaire) == {}
         for versement in versements:
             validate_siret(versement.beneficiaire.siret)
             assert versement.beneficiaire.siret
