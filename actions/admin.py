@@ -312,7 +312,7 @@ class IndicateurAdmin(HistoryAdmin):
     list_filter = ("type_indicateur", "fiche__axe", ("fiche__contrat__collectivite", RelatedOnlyFieldListFilter))
     list_select_related = ("fiche", "fiche__contrat")
     search_fields = ("nom", "fiche__code", "fiche__intitule", "fiche__contrat__reference")
-    ordering = ("fiche__contrat__reference", "fiche__code", "pk")
+    ordering = ("fiche__contrat__reference", "fiche__code_tri", "pk")
     fields = ("fiche", "nom", "type_indicateur", "unite", "valeur_reference", "source")
     autocomplete_fields = ("fiche",)
     inlines = [ValeurIndicateurInline]
@@ -354,11 +354,11 @@ class ValeurIndicateurAdmin(HistoryAdmin):
     list_filter = ("annee", ("indicateur__fiche__contrat__collectivite", RelatedOnlyFieldListFilter))
     list_select_related = ("indicateur", "indicateur__fiche")
     search_fields = ("indicateur__nom", "indicateur__fiche__code", "indicateur__fiche__contrat__reference")
-    ordering = ("indicateur__fiche__contrat__reference", "indicateur__fiche__code", "indicateur", "annee")
+    ordering = ("indicateur__fiche__contrat__reference", "indicateur__fiche__code_tri", "indicateur", "annee")
     fields = ("indicateur", "annee", "cible", "realise")
     autocomplete_fields = ("indicateur",)
 
-    @admin.display(description="fiche", ordering="indicateur__fiche__code")
+    @admin.display(description="fiche", ordering="indicateur__fiche__code_tri")
     def fiche(self, obj):
         return obj.indicateur.fiche.code
 

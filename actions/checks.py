@@ -12,7 +12,7 @@ from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurI
 from contrats.enums import NatureModification
 from contrats.models import Contrat, RegleTypeContrat, Volet
 from pacte import hooks
-from pacte.models import Axe, Mesure, Organisation
+from pacte.models import Axe, Mesure, Objectif, Organisation
 from pacte.services import save_validated
 
 
@@ -49,6 +49,7 @@ def fiches_signables(contrat: Contrat) -> list[str]:
 _FK = {
     "axe": (Axe, "numero"),
     "mesure": (Mesure, "code"),
+    "objectif": (Objectif, "code"),
     "porteur": (Organisation, "pk"),
 }
 
@@ -90,9 +91,11 @@ def _fiche(contrat: Contrat, code: str) -> FicheAction:
         raise ValidationError(f"La fiche {code} n'existe pas dans le contrat {contrat.reference}.") from None
 
 
-def _check(fiche: FicheAction) -> None:
-    from actions.services import fiche_errors
+def _check(fiche: FicheAction, *, objectif_donne: bool = True) -> None:
+    """The fiche an avenant changes or adds follows the rules of an entry (its objective follows its measure)."""
+    from actions.services import fiche_errors, fill_objectif
 
+    fill_objectif(fiche, given=objectif_donne)
     errors = fiche_errors(fiche)
     if errors:
         raise ValidationError({k: f"Fiche {fiche.code} : {v}" for k, v in errors.items()})
@@ -108,7 +111,7 @@ def apply_fiche(modification, *, by=None) -> dict:
             raise ValidationError(f"Le champ « {name} » d'une fiche ne se modifie pas par avenant.")
         avant[name] = to_json(name, getattr(fiche, name))
         setattr(fiche, name, from_json(name, value, contrat))
-    _check(fiche)
+    _check(fiche, objectif_donne="objectif" in modification.apres)
     save_validated(fiche, by=by)
     return avant
 
@@ -118,7 +121,7 @@ def apply_fiche_ajout(modification, *, by=None) -> None:
     contrat = modification.avenant.contrat
     values = {name: from_json(name, v, contrat) for name, v in modification.apres.items() if name != "code"}
     fiche = FicheAction(contrat=contrat, code=modification.cible["fiche"], statut=StatutFiche.VALIDEE, **values)
-    _check(fiche)
+    _check(fiche, objectif_donne="objectif" in values)
     save_validated(fiche, by=by)
     return None
 

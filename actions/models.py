@@ -18,7 +18,9 @@ from pacte.validators import IDENTIFIER, LINE, TEXT, validate_indicator_value, v
 CHAMPS_CONTRACTUELS = (
     "intitule",
     "axe",
+    "objectif",
     "mesure",
+    "mesure_locale",
     "volet",
     "nature",
     "justification_renforcement",

@@ -20,7 +20,7 @@ from pacte.workflow import check_transition
 
 #: What a fiche's contractual content holds, with where it sits in the reference list (the objective it
 #: serves, or a local measure's label): entered by ``fiche_create`` and ``fiche_update``.
-CHAMPS_FICHE = tuple(dict.fromkeys((*CHAMPS_CONTRACTUELS, "objectif", "mesure_locale")))
+CHAMPS_FICHE = CHAMPS_CONTRACTUELS
 
 #: A fiche code as real documents number them (``A1-03``, ``1.1``, ``FA-01``, ``A1-1``): ASCII letters and
 #: digits, in groups joined by one ``.``, ``-`` or ``_``; stored trimmed and upper-cased.

@@ -139,12 +139,12 @@ class LigneFinancementAdmin(PrevuFigeMixin, HistoryAdmin):
     )
     list_select_related = ("fiche", "fiche__contrat", "financeur")
     search_fields = ("fiche__code", "fiche__intitule", "fiche__contrat__reference", "financeur__nom")
-    ordering = ("fiche__contrat__reference", "fiche__code", "annee", "type_financeur", "pk")
+    ordering = ("fiche__contrat__reference", "fiche__code_tri", "annee", "type_financeur", "pk")
     show_full_result_count = False
     fields = ("fiche", "annee", "type_financeur", "financeur", "prevu", "engage", "realise")
     autocomplete_fields = ("fiche", "financeur")
 
-    @admin.display(description="fiche", ordering="fiche__code")
+    @admin.display(description="fiche", ordering="fiche__code_tri")
     def fiche_code(self, obj) -> str:
         return obj.fiche.code
 

@@ -214,7 +214,8 @@ class VersementQuerySet(ScopedQuerySet):
 
 
 class Versement(Versionne):
-    """A payment of the State to the collectivité for a contract and a year."""
+    """A payment of the State for a contract and a year, to the collectivité or, for a pacte local, to the
+    partner carrying an action."""
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     contrat = models.ForeignKey(Contrat, on_delete=models.PROTECT, related_name="versements")

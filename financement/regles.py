@@ -119,7 +119,7 @@ def parite_violations(fiches, *, champ: str = PREVU) -> list[str]:
             collectivite=total(Q(type_financeur=TypeFinanceur.COLLECTIVITE)),
             tous=total(),
         )
-        .order_by("fiche__contrat__reference", "fiche__code", "annee")
+        .order_by("fiche__contrat__reference", "fiche__code_tri", "annee")
     )
     regles = regles_par_type()
     messages = []

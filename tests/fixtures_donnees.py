@@ -29,6 +29,7 @@ from contrats.models import (
     Avenant,
     Comite,
     Contrat,
+    EngagementPartenaire,
     LibelleAxe,
     ModificationAvenant,
     ObjectifContrat,
@@ -231,6 +232,14 @@ def construire_donnees() -> Donnees:
     fiche = _fiche_financee(brouillon, "A1-01", 1, caf_05, financeur_autre=caf_05)
     _fiche_financee(brouillon, "A2-01", 2, caf_05, volet=volet_1, nature=NatureAction.NOUVELLE)
     PlafondFactory(contrat=brouillon, annee=2024, montant=Decimal("100000"))
+    EngagementPartenaire.objects.create(
+        contrat=brouillon,
+        organisation=caf_05,
+        annee=2024,
+        montant=Decimal("1000"),
+        etp=Decimal("0.5"),
+        en_nature="Locaux",
+    )
     PlafondFactory(contrat=brouillon, annee=2025, montant=Decimal("100000"))
     PlafondFactory(contrat=brouillon, volet=volet_1, annee=2024, montant=Decimal("30000"))
     comite = Comite.objects.create(
