@@ -23,7 +23,6 @@ from actions.services import (
     fill_objectif,
     indicateur_delete,
     indicateur_save,
-    next_code,
     valeur_indicateur_delete,
     valeur_indicateur_save,
 )
@@ -84,10 +83,8 @@ class FicheActionForm(ServiceForm):
         cleaned = super().clean()
         if isinstance(cleaned.get("code"), str):
             cleaned["code"] = normalize_identifier(cleaned["code"])
-        contrat = cleaned.get("contrat") or (self.instance.contrat if self.instance.contrat_id else None)
-        axe = cleaned.get("axe")
-        if "code" in self.fields and not cleaned.get("code") and contrat and axe:
-            cleaned["code"] = next_code(contrat, axe.numero)
+        # An empty code is numbered by fiche_create, under the contract's lock: two fiches added at the same
+        # moment never get the same number.
         return cleaned
 
     def _post_clean(self):
@@ -151,6 +148,7 @@ class FicheActionAdmin(HistoryAdmin):
                     "mesure_locale",
                     "volet",
                     "statut",
+                    "origine",
                 )
             },
         ),
@@ -194,7 +192,7 @@ class FicheActionAdmin(HistoryAdmin):
         return _ecrit(request, None)
 
     def get_readonly_fields(self, request, obj=None):
-        toujours = ("statut", "cree_le", "modifie_le")
+        toujours = ("statut", "origine", "cree_le", "modifie_le")
         if obj is None:
             return toujours
         if not can_prepare(request.user, obj.contrat):

@@ -14,7 +14,7 @@ from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurI
 from contrats.models import Contrat
 from contrats.services import ensure_modifiable, lock_contrat
 from pacte import hooks
-from pacte.services import delete_validated, save_validated
+from pacte.services import check_version, delete_validated, save_validated
 from pacte.validators import normalize_identifier
 from pacte.workflow import check_transition
 
@@ -180,6 +180,7 @@ def fiche_create(*, contrat: Contrat, by=None, code: str = "", **fields) -> Fich
 def fiche_update(*, fiche: FicheAction, by=None, version: int | None = None, **fields) -> FicheAction:
     """Changes a fiche's contractual content, while its contract is not signed."""
     ensure_modifiable(fiche.contrat)
+    check_version(fiche, version)  # a stale form hears of the conflict, not of rules on old data
     unknown = set(fields) - set(CHAMPS_FICHE) - {"code"}
     if unknown:
         raise ValidationError(f"Champs non modifiables ici : {', '.join(sorted(unknown))}.")

@@ -304,7 +304,10 @@ class ContratAdmin(HistoryAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_nb_fiches=Count("fiches", distinct=True))
+        # The change page shows the pacte local and the renewed contract, the list the collectivité: read with
+        # the contract (a select_related here replaces the list's ``list_select_related``).
+        rows = super().get_queryset(request).select_related("collectivite", "pacte_local", "contrat_precedent")
+        return rows.annotate(_nb_fiches=Count("fiches", distinct=True))
 
     @admin.display(description="fiches", ordering="_nb_fiches")
     def nb_fiches(self, obj) -> int:

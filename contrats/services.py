@@ -39,7 +39,7 @@ from contrats.models import (
 from pacte import hooks
 from pacte.enums import TypeOrganisation
 from pacte.models import Axe, Collectivite, Organisation
-from pacte.services import delete_validated, save_validated
+from pacte.services import check_version, delete_validated, save_validated
 from pacte.validators import normalize_identifier, pacte_years
 from pacte.workflow import check_transition
 
@@ -185,6 +185,7 @@ def contrat_update(
     keeps a local label (``LibelleAxe``) is not removed.
     """
     ensure_modifiable(contrat)
+    check_version(contrat, version)  # a stale form hears of the conflict, not of rules on old data
     allowed = {"titre", "date_debut", "date_fin", *CHAMPS_TEXTE_RICHE}
     unknown = set(fields) - allowed
     if unknown:

@@ -212,12 +212,12 @@ def ligne(inline: str, name: str, value: str):
 # The budgets of a DDETS editor, measured once (the same on SQLite and PostgreSQL), with 3 and with 30 rows:
 # Page(GET, POST, ...).
 PAGES = {
-    "contrat en négociation": Page(21, 56, contrat_en_negociation, lambda n: 3 + 4 * n, champ("titre", "Nouveau")),
-    "contrat signé": Page(18, 43, contrat_signe, lambda n: 6 * n, ligne("versements", "numero_ej", "2199999999")),
-    "fiche en négociation": Page(18, 56, fiche_en_negociation, lambda n: 2 * n, champ("intitule", "Nouvel intitulé")),
-    "fiche d'un contrat signé": Page(15, 34, fiche_signee, lambda n: 2 * n, ligne("financements", "engage", "1234.00")),
-    "indicateur": Page(13, 25, indicateur, lambda n: min(n, VALEURS_MAX), champ("nom", "Nouveau nom")),
-    "avenant": Page(12, 29, avenant, lambda n: n, champ("objet", "Nouvel objet")),
+    "contrat en négociation": Page(26, 58, contrat_en_negociation, lambda n: 3 + 4 * n, champ("titre", "Nouveau")),
+    "contrat signé": Page(22, 45, contrat_signe, lambda n: 6 * n, ligne("versements", "numero_ej", "2199999999")),
+    "fiche en négociation": Page(19, 57, fiche_en_negociation, lambda n: 2 * n, champ("intitule", "Nouvel intitulé")),
+    "fiche d'un contrat signé": Page(15, 35, fiche_signee, lambda n: 2 * n, ligne("financements", "engage", "1234.00")),
+    "indicateur": Page(13, 26, indicateur, lambda n: min(n, VALEURS_MAX), champ("nom", "Nouveau nom")),
+    "avenant": Page(12, 30, avenant, lambda n: n, champ("objet", "Nouvel objet")),
 }
 
 
@@ -460,7 +460,7 @@ SANS_LIGNES = {
     "actions.valeurindicateur": (13, 18),
     "financement.lignefinancement": (14, 22),
     "financement.plafond": (13, 19),
-    "financement.versement": (11, 19),
+    "financement.versement": (12, 19),  # + the beneficiaries the contract may pay
     "financement.reliquat": (10, 12),
     "financement.rapportannuel": (11, 13),
     "financement.reglecofinancement": (8, 11),
@@ -468,6 +468,7 @@ SANS_LIGNES = {
     "pacte.collectivite": (10, 12),
     "pacte.axe": (8, 11),
     "pacte.mesure": (10, 11),
+    "pacte.objectif": (10, 11),
     "pacte.organisation": (10, 12),
     "pacte.user": (21, 12),
 }
