@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from contrats.enums import NatureModification
-from contrats.models import LibelleAxe, ObjectifContrat
+from contrats.models import EngagementPartenaire, LibelleAxe, ObjectifContrat
 from contrats.services import CHAMPS_TEXTE_RICHE, contenu_apres
 from pacte import hooks
 from pacte.services import delete_validated, save_validated
@@ -74,3 +74,29 @@ def apply_contenu(modification, *, by=None):
     if name == "libelles_axes":
         return _libelles_axes(contrat, apres, by=by)
     raise ValidationError(f"Le champ « {name} » du contrat ne se modifie pas par avenant.")
+
+
+@hooks.register_applier(NatureModification.ENGAGEMENT)
+def apply_engagement(modification, *, by=None) -> dict | None:
+    """Creates or replaces a partner's commitment for a year; returns the one it replaces."""
+    from decimal import Decimal
+
+    contrat = modification.avenant.contrat
+    cible, apres = modification.cible, modification.apres
+    engagement = EngagementPartenaire.objects.filter(
+        contrat=contrat, organisation_id=cible["organisation"], annee=cible["annee"]
+    ).first() or EngagementPartenaire(contrat=contrat, organisation_id=cible["organisation"], annee=cible["annee"])
+    avant = (
+        {
+            "montant": str(engagement.montant),
+            "etp": None if engagement.etp is None else str(engagement.etp),
+            "en_nature": engagement.en_nature,
+        }
+        if engagement.pk
+        else None
+    )
+    engagement.montant = Decimal(apres["montant"])
+    engagement.etp = None if apres["etp"] is None else Decimal(apres["etp"])
+    engagement.en_nature = apres["en_nature"]
+    save_validated(engagement, by=by)
+    return avant

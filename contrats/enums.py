@@ -73,6 +73,7 @@ class NatureModification(models.TextChoices):
     FICHE_AJOUT = "fiche_ajout", "Nouvelle fiche action"
     CIBLE = "cible", "Cible annuelle d'un indicateur"
     CONTENU = "contenu", "Contenu du contrat"
+    ENGAGEMENT = "engagement", "Engagement d'un partenaire"
 
 
 class TypeComite(models.TextChoices):

@@ -898,3 +898,37 @@ def avenant_propose_contenu(*, avenant: Avenant, champs: dict, by=None) -> list[
         )
         for name, value in champs.items()
     ]
+
+
+def avenant_propose_engagement(
+    *, avenant: Avenant, organisation: Organisation, annee: int, montant, etp=None, en_nature: str = "", by=None
+) -> ModificationAvenant:
+    """Proposes a partner's commitment for a year (new, or replacing the signed one), applied when the
+    avenant is signed (``contrats.appliers.apply_engagement``); checked now by the same rules as an entry
+    before signature (``engagement_partenaire_errors``)."""
+    from decimal import Decimal
+
+    draft = EngagementPartenaire(
+        contrat=avenant.contrat,
+        organisation=organisation,
+        annee=annee,
+        montant=montant,
+        etp=etp,
+        en_nature=en_nature,
+    )
+    errors = engagement_partenaire_errors(engagement_partenaire=draft, by=by)
+    if errors:
+        raise ValidationError(errors)
+    draft.full_clean(exclude=["contrat"], validate_unique=False, validate_constraints=False)
+    return modification_add(
+        avenant=avenant,
+        nature=NatureModification.ENGAGEMENT,
+        libelle=f"Engagement de {organisation.nom}, {annee}",
+        cible={"organisation": organisation.pk, "annee": annee},
+        apres={
+            "montant": str(Decimal(draft.montant)),
+            "etp": None if draft.etp is None else str(draft.etp),
+            "en_nature": draft.en_nature,
+        },
+        by=by,
+    )

@@ -299,3 +299,62 @@ def test_the_partner_organisations_stay_in_the_perimeter_of_another_territory(cl
     offered = set(inline(client.get(page(contrat_69))).formset.empty_form.fields["organisation"].queryset)
     assert offered == {organisations["caf-69"], organisations["national"], organisations["cd69"]}
     assert not Organisation.objects.filter(pk__in=[o.pk for o in offered], type=TypeOrganisation.DDETS).exists()
+
+
+# --- After signature: changed by avenant --------------------------------------------------------------------
+
+
+def _signer_avenant(contrat, proposer) -> list:
+    from contrats.enums import StatutAvenant
+    from contrats.models import ModificationAvenant
+    from contrats.services import avenant_create, avenant_sign, avenant_transition
+
+    avenant = avenant_create(contrat=contrat, objet="Engagements des partenaires")
+    modifications = proposer(avenant)
+    avenant_transition(avenant=avenant, to=StatutAvenant.PRET_SIGNATURE)
+    avenant_sign(avenant=avenant, signed_on=date(2024, 9, 1), signataire_etat="Préfet", signataire_collectivite="PCD")
+    return [ModificationAvenant.objects.get(pk=m.pk) for m in modifications]
+
+
+def test_an_avenant_changes_a_commitment_and_adds_another(organisations):
+    from contrats.services import avenant_propose_engagement
+    from tests.contrats.test_contenu import cls_signe
+
+    contrat = cls_signe()
+    EngagementPartenaire.objects.create(
+        contrat=contrat, organisation=organisations["caf-05"], annee=2025, montant=D("15000"), en_nature="Locaux"
+    )
+    changement, ajout = _signer_avenant(
+        contrat,
+        lambda a: [
+            avenant_propose_engagement(avenant=a, organisation=organisations["caf-05"], annee=2025, montant=D("20000")),
+            avenant_propose_engagement(
+                avenant=a, organisation=organisations["national"], annee=2026, montant=D("0"), etp=D("1.5")
+            ),
+        ],
+    )
+    caf = EngagementPartenaire.objects.get(contrat=contrat, organisation=organisations["caf-05"], annee=2025)
+    assert (caf.montant, caf.en_nature) == (D("20000.00"), "")
+    assert changement.avant == {"montant": "15000.00", "etp": None, "en_nature": "Locaux"}
+    nouveau = EngagementPartenaire.objects.get(contrat=contrat, organisation=organisations["national"])
+    assert (nouveau.annee, nouveau.etp) == (2026, D("1.50"))
+    assert ajout.avant is None
+
+
+@pytest.mark.parametrize(
+    ("cle", "annee", "fields", "champ"),
+    [
+        pytest.param("ddets-05", 2025, {"montant": D("1")}, "organisation", id="pas-un-partenaire"),
+        pytest.param("caf-05", 2031, {"montant": D("1")}, "annee", id="hors-du-contrat"),
+        pytest.param("caf-05", 2025, {"montant": D("0")}, NON_FIELD_ERRORS, id="engagement-vide"),
+    ],
+)
+def test_an_avenant_proposes_only_a_valid_commitment(organisations, cle, annee, fields, champ):
+    from contrats.services import avenant_create, avenant_propose_engagement
+    from tests.contrats.test_contenu import cls_signe
+
+    avenant = avenant_create(contrat=cls_signe(), objet="Engagements")
+    with pytest.raises(ValidationError) as exc:
+        avenant_propose_engagement(avenant=avenant, organisation=organisations[cle], annee=annee, **fields)
+    assert champ in exc.value.message_dict
+    assert not avenant.modifications.exists()
