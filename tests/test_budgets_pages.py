@@ -251,9 +251,9 @@ def page_errors(response) -> str:
 
 
 @pytest.mark.parametrize("n", [3, 30])
-@pytest.mark.parametrize("page", list(PAGES))
-def test_une_page_de_modification_a_un_budget_de_requetes(client, editeur, django_assert_max_num_queries, page, n):
-    page = PAGES[page]
+@pytest.mark.parametrize("nom", list(PAGES))
+def test_une_page_de_modification_a_un_budget_de_requetes(client, editeur, django_assert_max_num_queries, nom, n):
+    page = PAGES[nom]
     obj = page.build(n)
     client.force_login(editeur)
     with django_assert_max_num_queries(page.get):
@@ -263,9 +263,9 @@ def test_une_page_de_modification_a_un_budget_de_requetes(client, editeur, djang
 
 
 @pytest.mark.parametrize("n", [3, 30])
-@pytest.mark.parametrize("page", list(PAGES))
-def test_enregistrer_une_page_a_un_budget_de_requetes(client, editeur, django_assert_max_num_queries, page, n):
-    page = PAGES[page]
+@pytest.mark.parametrize("nom", list(PAGES))
+def test_enregistrer_une_page_a_un_budget_de_requetes(client, editeur, django_assert_max_num_queries, nom, n):
+    page = PAGES[nom]
     obj = page.build(n)
     client.force_login(editeur)
     data = as_post_data(client.get(url(obj, "change")))
@@ -285,13 +285,13 @@ def _queries(client, method: str, path: str, data=None) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("persona", ["collectivite", "superutilisateur"])
-@pytest.mark.parametrize("page", list(PAGES))
-def test_chaque_persona_ouvre_une_page_au_meme_cout_avec_3_ou_30_lignes(client, django_user_model, persona, page):
+@pytest.mark.parametrize("nom", list(PAGES))
+def test_chaque_persona_ouvre_une_page_au_meme_cout_avec_3_ou_30_lignes(client, django_user_model, persona, nom):
     if persona == "collectivite":
         user = UserFactory(organisation=OrganisationFactory(de_collectivite=True))  # the Département 05
     else:
         user = django_user_model.objects.create_superuser("racine", "racine@example.gouv.fr", "mot-de-passe-racine")
-    petite, grande = PAGES[page].build(3), PAGES[page].build(30)
+    petite, grande = PAGES[nom].build(3), PAGES[nom].build(30)
     client.force_login(user)
     assert _queries(client, "get", url(petite, "change")) == _queries(client, "get", url(grande, "change"))
     assert _queries(client, "get", url(grande, "change"))[1] == 200
@@ -313,14 +313,14 @@ def test_la_collectivite_enregistre_ses_montants_au_meme_cout_avec_3_ou_30_ligne
     assert _collectivite_saisit(client, petite) == _collectivite_saisit(client, grande) == (35, 302)
 
 
-@pytest.mark.parametrize("page", list(PAGES))
-def test_le_superutilisateur_enregistre_au_meme_cout_avec_3_ou_30_lignes(client, django_user_model, page):
+@pytest.mark.parametrize("nom", list(PAGES))
+def test_le_superutilisateur_enregistre_au_meme_cout_avec_3_ou_30_lignes(client, django_user_model, nom):
     client.force_login(django_user_model.objects.create_superuser("racine", "r@example.gouv.fr", "mot-de-passe-r"))
     costs = []
     for n in (3, 30):
-        obj = PAGES[page].build(n)
+        obj = PAGES[nom].build(n)
         data = as_post_data(client.get(url(obj, "change")))
-        edit, saved = PAGES[page].change
+        edit, saved = PAGES[nom].change
         edit(data, obj)
         costs.append(_queries(client, "post", url(obj, "change"), data))
         assert saved(obj)

@@ -17,6 +17,8 @@ PRODUCTION = {
 }
 # Variables the tests set themselves: a value in the caller's environment must not leak in.
 OWN_VARIABLES = {
+    # Set by the browser tests' conftest for the live server's thread: never in a deployment.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DJANGO_ENV",
     "DEBUG",
     "SECRET_KEY",
