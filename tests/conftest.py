@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from tests.factories import ContratFactory, OrganisationFactory, UserFactory, collectivite, departement
 
@@ -33,3 +34,22 @@ def autre_territoire(db):
 def contrat_05(db):
     """A CLS of the Département des Hautes-Alpes, in negotiation."""
     return ContratFactory(collectivite=collectivite("D05"), reference="CLS-2024-D05")
+
+
+#: The migrated database (territories, axes, rules, site settings) as serialized once, before any test ran.
+DONNEES_MIGREES: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _donnees_migrees(django_db_setup, django_db_blocker):
+    """Keeps a copy of the migrated database for the transactional tests (``serialized_rollback``).
+
+    A transactional test (browser journeys, races on PostgreSQL) empties the database after it runs and
+    restores this copy before the next one; with ``pytest -n 2`` either kind may run first in a worker,
+    and the browser tests read it through another connection object (see tests/navigateur/conftest.py).
+    """
+    with django_db_blocker.unblock():
+        DONNEES_MIGREES["default"] = (
+            getattr(connection, "_test_serialized_contents", None) or connection.creation.serialize_db_to_string()
+        )
+        connection._test_serialized_contents = DONNEES_MIGREES["default"]

@@ -47,13 +47,12 @@ def _donnees_des_migrations(django_db_setup, django_db_blocker, playwright):
     connections from another (async) storage: when the test database was created before Playwright
     started (other tests ran first, as in ``make test``), the browser tests get a new connection
     object without the copy, and Django silently restores nothing. This fixture runs once, after
-    Playwright started and before the first browser test, while the database still holds exactly
-    what the migrations loaded (the tests that ran before it rolled back their transactions).
+    Playwright started and before the first browser test, from the copy of the migrated database
+    taken at the start of the session.
     """
     if getattr(connection, "_test_serialized_contents", None) is None:
-        from pacte.models import Axe
+        from tests.conftest import DONNEES_MIGREES
 
-        with django_db_blocker.unblock():
-            if not Axe.objects.exists():
-                pytest.fail("La base de test a perdu les référentiels avant le premier test navigateur.")
-            connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+        # The copy taken before any test ran (tests/conftest.py): transactional tests of another kind
+        # (races on PostgreSQL) may already have emptied the database in this worker.
+        connection._test_serialized_contents = DONNEES_MIGREES["default"]
