@@ -13,10 +13,10 @@ SYSTEM_PACKAGES_TEST := chromium:chromium pdftotext:poppler-utils
 .PHONY: help install system-deps run test lint format bench check-deploy
 
 help:
-	@echo "make run    – installe, migre, charge les référentiels et la démo, sert http://127.0.0.1:8000"
+	@echo "make run    – installe, migre, charge les référentiels et la démo, sert http://127.0.0.1:8000 (et les tâches de fond)"
 	@echo "make test   – installe et lance toute la suite de tests"
 	@echo "make lint   – ruff check + ruff format --check + makemigrations --check"
-	@echo "make bench  – mesure seed_demo --scale national sur PostgreSQL ($(PG_URL))"
+	@echo "make bench  – mesure seed_demo --scale national, les pages et les tableaux de bord sur PostgreSQL ($(PG_URL))"
 
 .tools/bin/uv:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 est requis.")'
@@ -41,11 +41,17 @@ system-deps:
 	  fi; \
 	fi
 
+# The web server and, beside it, the worker of the background tasks (documents, batch prints); the worker stops
+# when the server stops (Ctrl+C reaches both; any other end of runserver kills it). The worker does not reload on
+# code changes: restart make run after changing a task.
 run: install
 	$(RUN) python manage.py migrate --no-input
 	$(RUN) python manage.py charger_referentiels
 	$(RUN) python manage.py seed_demo --scale region --if-empty
+	$(RUN) python manage.py creer_certificat_demo
 	$(RUN) python manage.py demo_logins
+	@$(RUN) python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(RUN) python manage.py runserver 127.0.0.1:8000
 
 test: install system-deps
@@ -65,9 +71,13 @@ check-deploy: install
 	SECRET_KEY=ci-check-deploy-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ \
 	$(RUN) python manage.py check --deploy --fail-level WARNING
 
+# bench_tableaux: the dashboards at the demo's size, then with ten times its funding lines (copies of the fiches, kept
+# by the bench database until the next bench_seed): last, as it changes the data.
 bench: install
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_seed --scale national --repeat 3 --output bench-seed.txt
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_pages
+	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_tableaux
+	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_tableaux --multiplier 10
 
 # Production: check the settings, collect the static files, migrate, then serve with gunicorn. Settings come from
 # the environment or .env (at least SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL; see .env.example). BIND (or PORT),

@@ -7,13 +7,14 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from actions.enums import STATUTS_ACTIFS, StatutFiche
+from actions.enums import STATUTS_ACTIFS, TRANSITIONS_FICHE, StatutFiche
 from actions.models import CHAMPS_CONTRACTUELS, FicheAction, Indicateur, ValeurIndicateur
 from contrats.enums import NatureModification
 from contrats.models import Contrat, RegleTypeContrat, Volet
 from pacte import hooks
 from pacte.models import Axe, Mesure, Objectif, Organisation
 from pacte.services import save_validated
+from pacte.workflow import check_transition
 
 
 @hooks.register_check(hooks.CONTRAT_SIGNATURE)
@@ -101,18 +102,37 @@ def _check(fiche: FicheAction, *, objectif_donne: bool = True) -> None:
         raise ValidationError({k: f"Fiche {fiche.code} : {v}" for k, v in errors.items()})
 
 
+def _suites(fiche: FicheAction) -> None:
+    """What a fiche's write lends to financement (``actions.services.SUITES_FICHE``: the dashboards' summary)."""
+    from actions.services import suites_fiche
+
+    suites_fiche(fiche)
+
+
 @hooks.register_applier(NatureModification.FICHE)
 def apply_fiche(modification, *, by=None) -> dict:
     contrat = modification.avenant.contrat
     fiche = _fiche(contrat, modification.cible["fiche"])
     avant = {}
     for name, value in modification.apres.items():
+        if name == "statut" and value == StatutFiche.ABANDONNEE:  # a withdrawal (avenant_propose_fiche_retrait)
+            check_transition(
+                sujet=f"La fiche {fiche.code}",
+                genre="de fiche",
+                statuts=StatutFiche,
+                transitions=TRANSITIONS_FICHE,
+                current=fiche.statut,
+                to=value,
+            )
+            avant[name], fiche.statut = fiche.statut, value
+            continue
         if name not in CHAMPS_CONTRACTUELS:
             raise ValidationError(f"Le champ « {name} » d'une fiche ne se modifie pas par avenant.")
         avant[name] = to_json(name, getattr(fiche, name))
         setattr(fiche, name, from_json(name, value, contrat))
     _check(fiche, objectif_donne="objectif" in modification.apres)
     save_validated(fiche, by=by)
+    _suites(fiche)
     return avant
 
 
@@ -123,6 +143,7 @@ def apply_fiche_ajout(modification, *, by=None) -> None:
     fiche = FicheAction(contrat=contrat, code=modification.cible["fiche"], statut=StatutFiche.VALIDEE, **values)
     _check(fiche, objectif_donne="objectif" in values)
     save_validated(fiche, by=by)
+    _suites(fiche)
     return None
 
 

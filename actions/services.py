@@ -129,11 +129,22 @@ def fiche_errors(fiche: FicheAction) -> dict[str, str]:
     return errors
 
 
+# What a fiche's write lends to financement, run after it in its transaction: the dashboards' summary of its
+# contract follows the fiche's status, axis, objective, measure and volet, and loses its lines when it is deleted.
+SUITES_FICHE = ("financement.checks.synthese_de_la_fiche",)
+
+
+def suites_fiche(fiche: FicheAction) -> None:
+    """Runs ``SUITES_FICHE`` after a fiche was created, changed or deleted (here and by an avenant's appliers)."""
+    hooks.run_handlers(hooks.FICHE_MODIFIEE, fiche, expected=SUITES_FICHE)
+
+
 def _validate_and_save(fiche: FicheAction, by, version: int | None = None) -> FicheAction:
     errors = fiche_errors(fiche)
     if errors:
         raise ValidationError(errors)
     save_validated(fiche, by=by, version=version)
+    suites_fiche(fiche)
     return fiche
 
 
@@ -196,6 +207,7 @@ def fiche_delete(*, fiche: FicheAction, by=None, version: int | None = None) -> 
     """Deletes a fiche of a contract that is not signed (after signature it is abandoned, by avenant)."""
     ensure_modifiable(fiche.contrat)
     delete_validated(fiche, by=by, version=version)
+    suites_fiche(fiche)
 
 
 # What validating a fiche checks, lent by financement: parity of its planned amounts, every year.
@@ -227,6 +239,7 @@ def fiche_transition(*, fiche: FicheAction, to: str, by=None) -> FicheAction:
             raise ValidationError([f"La fiche {fiche.code} ne peut pas être validée :", *errors])
     fiche.statut = to
     save_validated(fiche, by=by)
+    suites_fiche(fiche)
     return fiche
 
 
@@ -387,5 +400,28 @@ def avenant_propose_cible(*, avenant, indicateur: Indicateur, annee: int, cible:
         cible={"fiche": indicateur.fiche.code, "indicateur": indicateur.pk, "annee": annee},
         # Wrapped in a dict: a bare None cannot be stored (``apres`` is not nullable) and means "no target".
         apres={"cible": None if cible is None else str(cible)},
+        by=by,
+    )
+
+
+def avenant_propose_fiche_retrait(*, avenant, fiche: FicheAction, by=None):
+    """Proposes to withdraw a fiche from the signed contract: it becomes « abandonnée » when the avenant is
+    signed (``actions.checks.apply_fiche``), and its amounts leave parity and ceilings. Same target as a
+    change of its content: proposing one replaces the other."""
+    from contrats.enums import NatureModification
+    from contrats.services import modification_add
+
+    if fiche.contrat_id != avenant.contrat_id:
+        raise ValidationError("Cette fiche n'appartient pas au contrat de l'avenant.")
+    if StatutFiche.ABANDONNEE not in TRANSITIONS_FICHE[fiche.statut]:
+        raise ValidationError(
+            f"La fiche {fiche.code} est « {fiche.get_statut_display().lower()} » : elle ne peut plus être retirée."
+        )
+    return modification_add(
+        avenant=avenant,
+        nature=NatureModification.FICHE,
+        libelle=f"Fiche {fiche.code} : retrait du contrat",
+        cible={"fiche": fiche.code},
+        apres={"statut": StatutFiche.ABANDONNEE.value},
         by=by,
     )

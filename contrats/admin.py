@@ -12,15 +12,22 @@ from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from contrats.enums import (
     STATUTS_AVENANT_POSSIBLE,
     STATUTS_FIGES,
-    TRANSITIONS_CONTRAT,
     StatutAvenant,
     StatutContrat,
+)
+from contrats.forms import (
+    CONSEQUENCES_CLOTURE,
+    CONSEQUENCES_RESILIATION,
+    CONSEQUENCES_SIGNATURE,
+    ClotureForm,
+    ResiliationForm,
+    SignatureForm,
+    derniere_signature,
 )
 from contrats.models import (
     Avenant,
@@ -67,7 +74,6 @@ from contrats.services import (
     volet_save,
 )
 from pacte.admin_base import (
-    ConfirmationForm,
     HistoryAdmin,
     ReadOnlyInline,
     ScopedInline,
@@ -75,7 +81,6 @@ from pacte.admin_base import (
     adopt,
     changed_fields,
     confirm_action,
-    confirmation_text_field,
     register_inline,
     version_of,
 )
@@ -383,52 +388,15 @@ class ContratAdmin(HistoryAdmin):
     # Closing, terminating and signing cannot be undone: they go through a confirmation page
     # (pacte.admin_base.confirm_action) that states the consequences and asks what the service needs.
 
-    class ClotureForm(ConfirmationForm):
-        motif = confirmation_text_field(
-            Contrat._meta.get_field("motif_fin"),
-            label="Motif de la clôture",
-            help_text="Facultatif. Enregistré sur le contrat (champ « motif de clôture ou de résiliation »).",
-        )
-
-    class ResiliationForm(ConfirmationForm):
-        motif = confirmation_text_field(
-            Contrat._meta.get_field("motif_fin"),
-            label="Motif de la résiliation",
-            required=True,
-            required_message="Indiquez le motif de la résiliation.",
-            help_text="Obligatoire. Enregistré sur le contrat (champ « motif de clôture ou de résiliation »).",
-        )
-
-    class SignatureForm(ConfirmationForm):
-        date_signature = forms.DateField(
-            label="Date de signature",
-            required=False,
-            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            help_text="Laissée vide : la date de la dernière signature de chaque contrat.",
-            error_messages={"invalid": "Saisissez une date valide (ex. 15/03/2025)."},
-        )
-
-        def clean_date_signature(self):
-            # The service refuses it too; said here, the page is shown again instead of a message per contract.
-            value = self.cleaned_data["date_signature"]
-            if value is not None and value > timezone.localdate():
-                raise ValidationError("La date de signature ne peut pas être dans le futur.")
-            return value
+    ClotureForm = ClotureForm
+    ResiliationForm = ResiliationForm
+    SignatureForm = SignatureForm
 
     @staticmethod
     def _decrit(contrat) -> str:
         return f"{contrat.reference} – {contrat.titre} ({contrat.collectivite}, {contrat.get_statut_display().lower()})"
 
-    @staticmethod
-    def _depuis(to: str) -> str:
-        """The statuses a contract may reach ``to`` from (``TRANSITIONS_CONTRAT``): « Signé » ou « En exécution »."""
-        return " ou ".join(
-            f"« {StatutContrat(s).label} »" for s, targets in TRANSITIONS_CONTRAT.items() if to in targets
-        )
-
-    @staticmethod
-    def _derniere_signature(contrat):
-        return max((s.date_signature for s in contrat.signataires.all() if s.date_signature), default=None)
+    _derniere_signature = staticmethod(derniere_signature)
 
     def _fin(self, request, queryset, *, action: str, to: str, form_class, title: str, consequences, success: str):
         return confirm_action(
@@ -479,13 +447,7 @@ class ContratAdmin(HistoryAdmin):
             queryset.prefetch_related("signataires"),
             action="enregistrer_signature",
             title="Enregistrer la signature",
-            consequences=[
-                "Le contrat passera au statut « Signé » à la date indiquée ci-dessous, après un dernier contrôle "
-                "(signataires de chaque partie, dates de signature, fiches validées, parité et enveloppes).",
-                "Ses données contractuelles (fiches actions, montants prévus, enveloppes, signataires) seront "
-                "figées : elles ne changeront plus que par un avenant.",
-                "La signature ne s'annule pas.",
-            ],
+            consequences=CONSEQUENCES_SIGNATURE,
             form_class=self.SignatureForm,
             apply=sign,
             success="{n} contrat(s) signé(s).",
@@ -506,12 +468,7 @@ class ContratAdmin(HistoryAdmin):
             to=StatutContrat.CLOS,
             form_class=self.ClotureForm,
             title="Clore des contrats",
-            consequences=[
-                "Le contrat passera au statut « Clos ». Ce statut est définitif : le contrat ne changera plus de "
-                "statut et aucun avenant ne pourra plus y être ouvert.",
-                f"Seul un contrat {self._depuis(StatutContrat.CLOS)} peut être clos.",
-                "Le motif saisi ci-dessous est enregistré sur le contrat ; l'historique garde votre nom et la date.",
-            ],
+            consequences=CONSEQUENCES_CLOTURE,
             success="{n} contrat(s) clos.",
         )
 
@@ -524,13 +481,7 @@ class ContratAdmin(HistoryAdmin):
             to=StatutContrat.RESILIE,
             form_class=self.ResiliationForm,
             title="Résilier des contrats",
-            consequences=[
-                "Le contrat passera au statut « Résilié ». Ce statut est définitif : le contrat ne changera plus "
-                "de statut et aucun avenant ne pourra plus y être ouvert.",
-                f"Seul un contrat {self._depuis(StatutContrat.RESILIE)} peut être résilié.",
-                "Le motif de la résiliation est obligatoire ; il est enregistré sur le contrat et l'historique "
-                "garde votre nom et la date.",
-            ],
+            consequences=CONSEQUENCES_RESILIATION,
             success="{n} contrat(s) résilié(s).",
         )
 

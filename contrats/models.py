@@ -116,6 +116,12 @@ class Contrat(Versionne):
     date_signature = models.DateField("date de signature", null=True, blank=True, validators=[validate_pacte_date])
     document_signe = models.FileField("document signé", upload_to="contrats/signes/", blank=True)
     empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
+    scan_signe = models.FileField(
+        "scan de l'exemplaire signé à la main",
+        upload_to="contrats/scans/",
+        blank=True,
+        help_text="Joint à côté du document signé figé, qu'il ne remplace pas.",
+    )
     motif_fin = models.TextField("motif de clôture ou de résiliation", blank=True, validators=TEXT)
     pacte_local = models.ForeignKey(
         PacteLocal,
@@ -282,6 +288,12 @@ class Avenant(Versionne):
     )
     document_signe = models.FileField("document signé", upload_to="avenants/signes/", blank=True)
     empreinte_document = models.CharField("empreinte SHA-256 du document signé", max_length=64, blank=True)
+    scan_signe = models.FileField(
+        "scan de l'exemplaire signé à la main",
+        upload_to="avenants/scans/",
+        blank=True,
+        help_text="Joint à côté du document signé figé, qu'il ne remplace pas.",
+    )
     cree_le = models.DateTimeField("créé le", auto_now_add=True)
     history = HistoricalRecords()
 
@@ -315,6 +327,7 @@ class ModificationAvenantQuerySet(ScopedQuerySet):
 class ModificationAvenant(Versionne):
     """One change an avenant makes. ``avant`` is recorded when the avenant is signed and applied."""
 
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     avenant = models.ForeignKey(Avenant, on_delete=models.CASCADE, related_name="modifications")
     nature = models.CharField("nature", max_length=20, choices=NatureModification.choices)
     libelle = models.CharField("libellé", max_length=300, validators=LINE)

@@ -267,6 +267,12 @@ CONTROLES_SIGNATURE = (
 )
 
 
+# What a recorded signature sets off, lent by the higher apps (in the signature's transaction; the work is queued
+# for after the commit). Missing one refuses the signature.
+APRES_SIGNATURE = ("financement.checks.figer_convention_signee",)  # signed convention generated once, sealed, stored
+APRES_SIGNATURE_AVENANT = ("financement.checks.figer_avenant_signe",)  # the same for the signed avenant
+
+
 def signature_errors(contrat: Contrat) -> list[str]:
     """Everything that prevents the contract from being signed (checks of every app)."""
     return hooks.run_checks(hooks.CONTRAT_SIGNATURE, contrat, expected=CONTROLES_SIGNATURE)
@@ -349,7 +355,7 @@ def contrat_sign(*, contrat: Contrat, signed_on: date, by=None) -> Contrat:
     """Signs a contract that is ready: both parties (and every partner) have signed by ``signed_on``.
 
     The checks run once more (data may have changed since "prêt pour signature"); from now on the
-    contractual data is frozen.
+    contractual data is frozen, and so is its document (``APRES_SIGNATURE``: generated once after the commit).
     """
     contrat = Contrat.objects.select_for_update().get(pk=contrat.pk)
     if contrat.statut != StatutContrat.PRET_SIGNATURE:
@@ -378,6 +384,7 @@ def contrat_sign(*, contrat: Contrat, signed_on: date, by=None) -> Contrat:
     contrat.statut = StatutContrat.SIGNE
     contrat.date_signature = signed_on
     save_validated(contrat, by=by)
+    hooks.run_handlers(hooks.CONTRAT_SIGNE, contrat, expected=APRES_SIGNATURE)
     return contrat
 
 
@@ -506,6 +513,7 @@ def avenant_sign(
     avenant.date_signature = signed_on
     avenant.signataire_etat, avenant.signataire_collectivite = signataire_etat, signataire_collectivite
     save_validated(avenant, by=by)
+    hooks.run_handlers(hooks.AVENANT_SIGNE, avenant, expected=APRES_SIGNATURE_AVENANT)
     return avenant
 
 
@@ -932,3 +940,12 @@ def avenant_propose_engagement(
         },
         by=by,
     )
+
+
+@transaction.atomic
+def modification_delete(*, modification: ModificationAvenant, by=None, version: int | None = None) -> None:
+    """Removes a change proposed by an avenant that is still a draft (the contract's lock first, then the
+    avenant's, as every contractual writer); a stale page (``version``) is refused."""
+    lock_contrat(modification.avenant.contrat_id)
+    ensure_avenant_modifiable(modification.avenant)
+    delete_validated(modification, by=by, version=version)

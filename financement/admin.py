@@ -16,7 +16,15 @@ from contrats.admin import ContratAdmin, contrats_modifiables
 from contrats.enums import STATUTS_FIGES
 from contrats.models import Contrat, Volet
 from financement.enums import TRANSITIONS_RAPPORT, DecisionReliquat, StatutRapport, TypeFinanceur
-from financement.models import LigneFinancement, Plafond, RapportAnnuel, RegleCofinancement, Reliquat, Versement
+from financement.models import (
+    LigneFinancement,
+    Plafond,
+    RapportAction,
+    RapportAnnuel,
+    RegleCofinancement,
+    Reliquat,
+    Versement,
+)
 from financement.perms import can_edit_ligne
 from financement.services import (
     TYPES_BENEFICIAIRES,
@@ -26,6 +34,7 @@ from financement.services import (
     plafond_delete,
     plafond_save,
     rapport_save,
+    rapport_section_save,
     rapport_transition,
     regle_cofinancement_delete,
     regle_cofinancement_save,
@@ -238,7 +247,19 @@ class VersementInline(ScopedInline, admin.TabularInline):
     delete_service = staticmethod(versement_delete)
     position = 50
     contrat_path = ""
-    fields = ("annee", "nature", "montant", "beneficiaire", "numero_ej", "date_engagement", "date_versement")
+    fields = (
+        "annee",
+        "nature",
+        "montant",
+        "beneficiaire",
+        "numero_ej",
+        "date_engagement",
+        "statut",
+        "date_versement",
+    )
+    # The status moves on the contract's money page (espace:versement_statut); a date of payment typed here on a
+    # new row records a payment made.
+    readonly_fields = ("statut",)
     show_change_link = False
 
     def get_queryset(self, request):
@@ -316,9 +337,10 @@ class VersementAdmin(ContratFilsAdmin):
         "montant_eur",
         "beneficiaire_display",
         "numero_ej",
+        "statut",
         "date_versement",
     )
-    list_filter = ("annee", "nature", ("contrat__collectivite", RelatedOnlyFieldListFilter))
+    list_filter = ("annee", "nature", "statut", ("contrat__collectivite", RelatedOnlyFieldListFilter))
     list_select_related = ("contrat", "contrat__collectivite", "beneficiaire")
     search_fields = ("contrat__reference", "numero_ej", "contrat__collectivite__nom", "beneficiaire__nom")
     ordering = ("contrat__reference", "annee", "date_versement")
@@ -330,8 +352,14 @@ class VersementAdmin(ContratFilsAdmin):
         "beneficiaire",
         "numero_ej",
         "date_engagement",
+        "statut",
+        "date_demande",
         "date_versement",
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The status and the date of the request move on the contract's money page (espace:versement_statut).
+        return (*super().get_readonly_fields(request, obj), "statut", "date_demande")
 
     @admin.display(description="collectivité", ordering="contrat__collectivite__nom")
     def collectivite(self, obj):
@@ -464,9 +492,34 @@ class ReliquatAdmin(ContratFilsAdmin):
 # --- Annual reports --------------------------------------------------------------------------------------
 
 
+class RapportActionInline(ScopedInline, admin.StackedInline):
+    """A report's sections, one per action: written by the collectivité (or the DDETS) while the report is in
+    redaction (``rapport_section_save``), read-only once sent; never added nor removed by hand (the services open
+    them: ``rapport_create``, ``rapport_sections_completer``)."""
+
+    model = RapportAction
+    save_service = staticmethod(rapport_section_save)
+    contrat_path = "contrat"
+    fields = ("fiche", "avancement", "recit")
+    readonly_fields = ("fiche",)
+    show_change_link = False
+    can_delete = False
+
+    def get_queryset(self, request):
+        # Each row's label names its report's year and its fiche's code: read with the rows.
+        return super().get_queryset(request).select_related("rapport", "fiche")
+
+    def peut_modifier(self, request, obj) -> bool:
+        return obj is not None and obj.en_redaction and can_enter_execution(request.user, self.contrat_de(obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if not self.peut_modifier(request, obj) else self.readonly_fields
+
+
 @admin.register(RapportAnnuel)
 class RapportAnnuelAdmin(ContratFilsAdmin):
     save_service = staticmethod(rapport_save)
+    inlines = [RapportActionInline]
     list_display = ("contrat", "annee", "statut", "date_limite", "transmis_le", "valide_le")
     list_filter = ("statut", "annee", ("contrat__collectivite", RelatedOnlyFieldListFilter))
     search_fields = ("contrat__reference", "contrat__collectivite__nom")
@@ -485,7 +538,7 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
 
     def peut_modifier(self, request, obj) -> bool:
         contrat = self.contrat_de(obj)
-        return can_enter_execution(request.user, contrat) or can_prepare(request.user, contrat)
+        return can_enter_execution(request.user, contrat) or can_follow_payments(request.user, contrat)
 
     def peut_ajouter(self, request, obj) -> bool:
         return can_enter_execution(request.user)
@@ -493,20 +546,19 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
     def has_saisie_permission(self, request) -> bool:
         return can_enter_execution(request.user)
 
-    def has_prepare_permission(self, request) -> bool:
-        return can_prepare(request.user)
+    def has_instruction_permission(self, request) -> bool:
+        # Returning or validating a report is the DDETS's check of the year's execution, which opens the balance
+        # payment and the reliquat: who follows the payments (docs/regles.md, Rapports annuels).
+        return can_follow_payments(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["statut", "date_limite", "transmis_le", "valide_le"]
         if obj is None:
             return [*readonly, "observations_ddets"]
         readonly += ["contrat", "annee"]
-        if not (
-            can_enter_execution(request.user, obj.contrat)
-            and obj.statut in (StatutRapport.BROUILLON, StatutRapport.A_COMPLETER)
-        ):
+        if not (can_enter_execution(request.user, obj.contrat) and obj.en_redaction):
             readonly.append("synthese")
-        if not (can_prepare(request.user, obj.contrat) and obj.statut == StatutRapport.TRANSMIS):
+        if not (can_follow_payments(request.user, obj.contrat) and obj.statut == StatutRapport.TRANSMIS):
             readonly.append("observations_ddets")
         return readonly
 
@@ -533,7 +585,7 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
             help_text="Facultatives. Laissées vides : les observations déjà saisies sur le rapport sont gardées.",
         )
 
-    @admin.action(description="Valider…", permissions=["prepare"])
+    @admin.action(description="Valider…", permissions=["instruction"])
     def valider(self, request, queryset):
         # Validating cannot be undone: a confirmation page (pacte.admin_base.confirm_action) says so.
         depuis = " ou ".join(
@@ -562,7 +614,7 @@ class RapportAnnuelAdmin(ContratFilsAdmin):
             describe=lambda r: f"{r} ({r.contrat.collectivite}, {r.get_statut_display().lower()})",
         )
 
-    @admin.action(description="Renvoyer pour compléments (observations saisies)", permissions=["prepare"])
+    @admin.action(description="Renvoyer pour compléments (observations saisies)", permissions=["instruction"])
     def renvoyer(self, request, queryset):
         self._transition(request, queryset, StatutRapport.A_COMPLETER, "{n} rapport(s) renvoyé(s).")
 

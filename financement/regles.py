@@ -163,36 +163,48 @@ def plafond_messages(*, annee: int, etat: Decimal, plafond: Decimal | None, libe
 
 
 def plafond_violations(contrat) -> list[str]:
-    """The State's planned shares of the contract's active actions against its annual ceilings.
-
-    A contract-wide ceiling covers all actions (fungible between axes). Where volets have their own
-    ceiling (CDIE), each volet is checked on its own: no transfer between volets.
-    """
+    """The State's planned shares of the contract's active actions against its annual ceilings
+    (two queries; the decisions are :func:`plafonds_messages`')."""
     from financement.models import LigneFinancement, Plafond
 
-    sums = (
+    sommes = (
         LigneFinancement.objects.filter(
             fiche__contrat=contrat, fiche__statut__in=STATUTS_ACTIFS, type_financeur=TypeFinanceur.ETAT
         )
-        .values("annee", "fiche__volet_id", "fiche__volet__numero")
+        .values_list("annee", "fiche__volet_id", "fiche__volet__numero")
         .annotate(etat=Sum("prevu"))
         .order_by("annee", "fiche__volet__numero")
     )
+    plafonds = Plafond.objects.filter(contrat=contrat).values_list("annee", "volet_id", "montant")
+    return plafonds_messages(list(sommes), list(plafonds))
+
+
+def plafonds_messages(
+    sommes: list[tuple[int, int | None, int | None, Decimal]], plafonds: list[tuple[int, int | None, Decimal]]
+) -> list[str]:
+    """One contract's ceiling breaches from its sums ``(year, volet id, volet number, State's planned)`` of
+    active actions (rows of the same year and volet add up) and its ceilings ``(year, volet id or None,
+    amount)``. Each year's messages depend on that year's rows only.
+
+    A contract-wide ceiling covers all actions (fungible between axes). Where volets have their own
+    ceiling (CDIE), each volet is checked on its own: no transfer between volets, and actions outside
+    volets need a contract-wide ceiling. Pure: the caller reads the sums (one contract, or many at once).
+    """
     par_annee: dict[int, Decimal] = defaultdict(lambda: ZERO)
     sans_volet: dict[int, Decimal] = defaultdict(lambda: ZERO)
     par_volet: dict[tuple[int, int], tuple[int, Decimal]] = {}
-    for row in sums:
-        par_annee[row["annee"]] += row["etat"]
-        if row["fiche__volet_id"]:
-            par_volet[(row["annee"], row["fiche__volet_id"])] = (row["fiche__volet__numero"], row["etat"])
+    for annee, volet_id, numero, etat in sommes:
+        par_annee[annee] += etat
+        if volet_id:
+            par_volet[(annee, volet_id)] = (numero, par_volet.get((annee, volet_id), (numero, ZERO))[1] + etat)
         else:
-            sans_volet[row["annee"]] += row["etat"]
+            sans_volet[annee] += etat
     plafonds_contrat, plafonds_volet = {}, {}
-    for p in Plafond.objects.filter(contrat=contrat):
-        if p.volet_id:
-            plafonds_volet[(p.annee, p.volet_id)] = p.montant
+    for annee, volet_id, montant in plafonds:
+        if volet_id:
+            plafonds_volet[(annee, volet_id)] = montant
         else:
-            plafonds_contrat[p.annee] = p.montant
+            plafonds_contrat[annee] = montant
     messages = []
     for annee in sorted(set(par_annee) | set(plafonds_contrat)):
         volets_plafonnes = {v for (a, v) in plafonds_volet if a == annee}

@@ -30,6 +30,7 @@ from contrats.services import (
 )
 from financement.models import LigneFinancement
 from financement.services import ligne_financement_set, plafond_set
+from financement.synthese import synthese_differee, synthese_refresh
 from pacte.services import save_validated
 from pacte.validators import pacte_years
 
@@ -107,6 +108,7 @@ def _fiche_reprise(fiche: FicheAction, contrat: Contrat, volets: dict, by) -> Fi
 
 
 @transaction.atomic
+@synthese_differee()  # the new CDIE's dashboards summary once, at the end, not after each line copied
 def contrat_renew(*, contrat: Contrat, by, annee: int | None = None) -> Contrat:
     """Creates the CDIE of the year after ``contrat`` (``annee`` by default: the year after its end) and
     copies into it what the renewed one holds.
@@ -207,4 +209,5 @@ def contrat_renew(*, contrat: Contrat, by, annee: int | None = None) -> Contrat:
                 volet=volets[numero] if numero is not None else None,
                 by=by,
             )
+    synthese_refresh(nouveau.pk)  # its fiches count even without lines
     return nouveau

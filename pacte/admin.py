@@ -13,8 +13,11 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Count, Q
+from django.urls import reverse
 from dsfr.admin import DsfrConfigAdmin, DsfrSocialMediaInline
 from dsfr.models import DsfrConfig
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
 
 from pacte.admin_base import (
     HardenedAdminMixin,
@@ -28,6 +31,15 @@ from pacte.enums import TypeOrganisation
 from pacte.models import Axe, Collectivite, Departement, Mesure, Objectif, Organisation, Region, User
 from pacte.perimeters import Niveau, perimetre_of
 from pacte.perms import can_edit_reference, can_edit_territories, can_prepare, can_use_backoffice, in_perimeter
+from pacte.resources import (
+    AxeResource,
+    CollectiviteResource,
+    DepartementResource,
+    MesureResource,
+    ObjectifResource,
+    OrganisationResource,
+    RegionResource,
+)
 from pacte.services import (
     mesure_errors,
     mesure_save,
@@ -85,6 +97,39 @@ class ReferenceWrite:
         reference_save(instance=obj, by=request.user, version=version_of(form), m2m=m2m)
 
 
+class ReferenceImportExport(ImportExportMixin):
+    """Export (csv, xlsx) for every agent who reads the list; import in two steps (django-import-export's preview,
+    then confirmation) for whoever may change the rows (``peut_importer``: the administration centrale, the
+    territories for superusers). Each row is written by the reference data's service with the acting user
+    (``pacte.resources``), all or nothing; a new row only if the user may add one (``peut_ajouter``)."""
+
+    import_formats = [base_formats.CSV, base_formats.XLSX]
+    export_formats = [base_formats.CSV, base_formats.XLSX]
+
+    def peut_importer(self, request) -> bool:
+        return self.peut_modifier(request, None)
+
+    def has_import_permission(self, request) -> bool:
+        return self.has_view_permission(request) and self.peut_importer(request)
+
+    def has_export_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def get_export_context_data(self, **kwargs):
+        # The export page's form posts to itself (django-import-export names its address only when the export
+        # starts from a selection on the list).
+        opts = self.model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_export", current_app=self.admin_site.name)
+        return {**super().get_export_context_data(**kwargs), "export_url": url}
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "peut_creer": self.peut_ajouter(request, None)}
+
+    def get_import_data_kwargs(self, **kwargs):
+        # One refused row and nothing is written (the preview already showed it).
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+
 class TerritoireMixin(ReferenceWrite):
     def peut_modifier(self, request, obj) -> bool:
         return can_edit_territories(request.user)
@@ -100,7 +145,8 @@ class DepartementInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Region)
-class RegionAdmin(TerritoireMixin, HistoryAdmin):
+class RegionAdmin(ReferenceImportExport, TerritoireMixin, HistoryAdmin):
+    resource_classes = [RegionResource]
     list_display = ("code", "nom", "nb_departements")
     search_fields = ("code", "nom")
     ordering = ("code",)
@@ -115,7 +161,8 @@ class RegionAdmin(TerritoireMixin, HistoryAdmin):
 
 
 @admin.register(Departement)
-class DepartementAdmin(TerritoireMixin, HistoryAdmin):
+class DepartementAdmin(ReferenceImportExport, TerritoireMixin, HistoryAdmin):
+    resource_classes = [DepartementResource]
     list_display = ("code", "nom", "region")
     list_filter = ("region",)
     list_select_related = ("region",)
@@ -124,7 +171,8 @@ class DepartementAdmin(TerritoireMixin, HistoryAdmin):
 
 
 @admin.register(Collectivite)
-class CollectiviteAdmin(TerritoireMixin, HistoryAdmin):
+class CollectiviteAdmin(ReferenceImportExport, TerritoireMixin, HistoryAdmin):
+    resource_classes = [CollectiviteResource]
     list_display = ("code", "nom", "nature", "region", "liste_departements")
     list_filter = ("nature", "region")
     list_select_related = ("region",)
@@ -144,7 +192,8 @@ class CollectiviteAdmin(TerritoireMixin, HistoryAdmin):
 
 
 @admin.register(Axe)
-class AxeAdmin(ReferenceWrite, HistoryAdmin):
+class AxeAdmin(ReferenceImportExport, ReferenceWrite, HistoryAdmin):
+    resource_classes = [AxeResource]
     list_display = ("numero", "intitule_court", "intitule")
     search_fields = ("intitule", "intitule_court")
     ordering = ("numero",)
@@ -193,9 +242,11 @@ class MesureObjectifInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Objectif)
-class ObjectifAdmin(ReferenceWrite, HistoryAdmin):
+class ObjectifAdmin(ReferenceImportExport, ReferenceWrite, HistoryAdmin):
     """The objectives of the Pacte's instructions per axis: the first level of the reference list, above the
     national measures. Never deleted: retired with ``active``."""
+
+    resource_classes = [ObjectifResource]
 
     form = ObjectifForm
     list_display = ("code", "intitule", "axe", "active")
@@ -216,8 +267,10 @@ class ObjectifAdmin(ReferenceWrite, HistoryAdmin):
 
 
 @admin.register(Mesure)
-class MesureAdmin(ReferenceWrite, HistoryAdmin):
+class MesureAdmin(ReferenceImportExport, ReferenceWrite, HistoryAdmin):
     """The national measures, each under an objective of its axis. Never deleted: retired with ``active``."""
+
+    resource_classes = [MesureResource]
 
     form = MesureForm
     list_display = ("code", "intitule", "axe", "objectif", "active")
@@ -245,9 +298,14 @@ class MesureAdmin(ReferenceWrite, HistoryAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(HistoryAdmin):
+class OrganisationAdmin(ReferenceImportExport, HistoryAdmin):
     """The administration centrale manages every organisation; a DDETS editor adds the partners and
-    porteurs of its département (they carry or fund its actions)."""
+    porteurs of its département (they carry or fund its actions). Imports: the administration centrale only."""
+
+    resource_classes = [OrganisationResource]
+
+    def peut_importer(self, request) -> bool:
+        return can_edit_reference(request.user)
 
     list_display = ("nom", "type", "departement", "region", "collectivite", "siret")
     list_filter = ("type", "departement__region", "region")

@@ -107,7 +107,7 @@ class ServiceForm(forms.ModelForm):
             return
         if self.instance.pk is not None:
             self.fields[VERSION_FIELD].initial = getattr(self.instance, "version", None)
-        contrat = type(self).pacte_contrat
+        contrat = self.pacte_contrat
         self.fields[FIGE_FIELD].initial = "" if contrat is None else ("1" if contrat.est_fige else "0")
 
     def clean(self):
@@ -122,7 +122,7 @@ class ServiceForm(forms.ModelForm):
             )
         if self.instance.pk is not None and seen is not None and current is not None and seen != current:
             raise ValidationError(conflict_message(self.instance, seen), code="conflit")
-        contrat = type(self).pacte_contrat
+        contrat = self.pacte_contrat
         if contrat is not None and cleaned.get(FIGE_FIELD) == "0" and contrat.est_fige:
             raise ValidationError(
                 f"Le contrat {contrat.reference} a été signé pendant votre saisie : ses données contractuelles "

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "dsfr",
+    "widget_tweaks",  # django-dsfr's checkbox and radio snippets load it
     "django_filters",
     "import_export",
     "csp",
@@ -79,6 +80,11 @@ INSTALLED_APPS = [
     "contrats",
     "actions",
     "financement",
+    "espace",
+    "django_htmx",
+    # Background tasks (django-tasks, the backport of Django 6's task API) and their database backend.
+    "django_tasks",
+    "django_tasks_db",
     "demo",
 ]
 
@@ -92,6 +98,7 @@ MIDDLEWARE = [
     "pacte.auth.SessionAbsoluteTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -123,8 +130,10 @@ if PRODUCTION:
 
 ROOT_URLCONF = "pacte.urls"
 WSGI_APPLICATION = "pacte.wsgi.application"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
+# After logging out: the login page, with a message saying so (pacte.urls.Deconnexion).
+LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
     {
@@ -138,6 +147,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dsfr.context_processors.site_config",
                 "pacte.context_processors.skiplinks",
+                "pacte.context_processors.entete",
             ],
         },
     },
@@ -215,6 +225,16 @@ STORAGES = {
     },
 }
 
+# Emails (password reset links). In development they are printed on the console; elsewhere sent by SMTP.
+_EMAIL_BACKEND = "console" if DEBUG else "smtp"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=f"django.core.mail.backends.{_EMAIL_BACKEND}.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = _int("EMAIL_PORT", default=25, minimum=1)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pacte des solidarités <ne-pas-repondre@localhost>")
+
 # A contract page with its inline rows (fiches, ceilings, payments, signatories, committees…) posts more
 # than Django's default 1 000 fields once it holds about a hundred rows.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
@@ -224,6 +244,11 @@ DSFR_USE_INTEGRITY_CHECKSUMS = False
 
 # Business settings (docs/regles.md): the annual report for year N is due on this day of N+1.
 PACTE_RAPPORT_ECHEANCE = env.str("PACTE_RAPPORT_ECHEANCE", default="03-31")
+# Reminders of the annual report (manage.py relancer_rapports, run daily): days before its due date, then
+# every N days once late; the site's address for the links in the e-mails.
+PACTE_RAPPEL_JOURS_AVANT = _int("PACTE_RAPPEL_JOURS_AVANT", default=15)
+PACTE_RAPPEL_JOURS_APRES = _int("PACTE_RAPPEL_JOURS_APRES", default=7)
+PACTE_URL = env.str("PACTE_URL", default="http://127.0.0.1:8000")
 
 
 def _pacte_periode(raw: str) -> str:
@@ -256,6 +281,32 @@ PACTE_PERIODE = _pacte_periode(env.str("PACTE_PERIODE", default="2024-2027"))
 PACTE_MONTANT_MAX = _montant_max(env.str("PACTE_MONTANT_MAX", default="100000000"))
 
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False
+
+# --- Documents: background tasks, electronic seal (financement/tasks.py, financement/sceau.py) ---------------------
+# A convention costs seconds of CPU: its generation, the freeze of a signed document and batch printing run as tasks.
+# The database backend keeps them in the database; ``manage.py db_worker`` runs them (``make run`` starts one beside
+# the web server; in production, run it as a service of its own). TACHES_IMMEDIATES=true runs each task inside the
+# request that asks for it (no worker needed; the tests do so, see settings_test.py).
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if _bool("TACHES_IMMEDIATES", default=False)
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+# The seal (PAdES) put on every document the platform issues: a certificate and its private key (PEM), the key's
+# password if it has one, and the certificates of the chain above it if a certification authority issued it.
+# ``manage.py creer_certificat_demo`` writes a self-signed demonstration pair where these settings point (``make run``
+# does it when the files are missing). Verification trusts this certificate.
+PACTE_SCEAU_CERTIFICAT = env.path("PACTE_SCEAU_CERTIFICAT", default=BASE_DIR / "var" / "sceau" / "certificat.pem")
+PACTE_SCEAU_CLE = env.path("PACTE_SCEAU_CLE", default=BASE_DIR / "var" / "sceau" / "cle.pem")
+PACTE_SCEAU_MOT_DE_PASSE = env.str("PACTE_SCEAU_MOT_DE_PASSE", default="")
+PACTE_SCEAU_CHAINE = env.list("PACTE_SCEAU_CHAINE", default=[])
+# The largest file one may upload (scan of a signed paper, PDF to verify), in megabytes.
+PACTE_DOCUMENT_TAILLE_MAX_MO = _int("PACTE_DOCUMENT_TAILLE_MAX_MO", default=20, minimum=1)
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=True)

@@ -48,8 +48,13 @@ def _donnees_migrees(django_db_setup, django_db_blocker):
     restores this copy before the next one; with ``pytest -n 2`` either kind may run first in a worker,
     and the browser tests read it through another connection object (see tests/navigateur/conftest.py).
     """
+    from django.db import DatabaseError
+
     with django_db_blocker.unblock():
-        DONNEES_MIGREES["default"] = (
-            getattr(connection, "_test_serialized_contents", None) or connection.creation.serialize_db_to_string()
-        )
+        try:
+            DONNEES_MIGREES["default"] = (
+                getattr(connection, "_test_serialized_contents", None) or connection.creation.serialize_db_to_string()
+            )
+        except DatabaseError:
+            return  # no collected test uses the database: pytest-django created none
         connection._test_serialized_contents = DONNEES_MIGREES["default"]

@@ -154,8 +154,8 @@ def _contrat_signe(code_collectivite: str, reference: str, porteur, prefet: str)
         avenant=avenant,
         nature=NatureModification.PREVU,
         libelle="A1-01 : État 2025 porté à 12 000 €",
-        cible={"fiche": "A1-01", "annee": 2025, "financeur": "etat"},
-        apres={"prevu": "12000.00"},
+        cible={"fiche": "A1-01", "annee": 2025, "type_financeur": "etat", "financeur": None},
+        apres="12000.00",
     )
     return contrat
 

@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 from django import forms
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
 
 # --- The table of hostile values -----------------------------------------------------------------------
 #
@@ -333,7 +333,15 @@ class FormParser(HTMLParser):
 class _ErrorParser(HTMLParser):
     """Collects the text of the elements whose class says they hold an error, with their id."""
 
-    CLASSES = {"errornote": "note", "errorlist": "liste", "error": "message"}
+    CLASSES = {
+        "errornote": "note",
+        "errorlist": "liste",
+        "error": "message",
+        # The front office's DSFR classes: a field's message, a form's alert.
+        "fr-error-text": "liste",
+        "fr-message--error": "liste",
+        "fr-alert--error": "message",
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -435,6 +443,13 @@ class Snapshot:
             }
         return cls(rows)
 
+    def changes_since(self, ecrit: int, models_) -> list[str]:
+        """What changed since this snapshot, read only when rows were written since ``ecrit`` (:func:`ecritures`
+        read when the snapshot was the database's state)."""
+        if ecritures() == ecrit:
+            return []
+        return self.diff(Snapshot.take(models_), models_)
+
     def diff(self, other: Snapshot, models_) -> list[str]:
         """What changed from ``self`` to ``other``, one line per row (a few rows per model)."""
         changes = []
@@ -460,3 +475,16 @@ class Snapshot:
                     lines.append(f"{label} pk={pk} " + ", ".join(fields))
             changes.extend(lines[:3] + ([f"{label}: … {len(lines) - 3} de plus"] if len(lines) > 3 else []))
         return changes
+
+
+def ecritures() -> int:
+    """Rows written so far (inserted, updated, deleted), all tables together: by the current transaction on
+    PostgreSQL (``pg_stat_xact_all_tables``), by the connection on SQLite (``total_changes()``). One query: a
+    walk of hundreds of posts reads it before and after each one, and only when it moved takes a
+    :class:`Snapshot` to say what changed (an UPDATE that rewrote the same values is no change)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_xact_all_tables")
+        else:
+            cursor.execute("SELECT total_changes()")
+        return int(cursor.fetchone()[0])

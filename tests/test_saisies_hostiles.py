@@ -229,6 +229,7 @@ class Walk:
         self.where = where
         self.models = models_
         self.before = hostile.Snapshot.take(models_)
+        self.ecrit = hostile.ecritures()
         self.failures: list[Failure] = []
         self.notes: list[str] = []
         self._seen_errors: set[str] = set()
@@ -252,7 +253,7 @@ class Walk:
             except Exception as exc:  # the test client re-raises what the view raised: a 500
                 error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
             try:
-                changes = self.before.diff(hostile.Snapshot.take(self.models), self.models)
+                changes = self.before.changes_since(self.ecrit, self.models)
             except Exception as exc:
                 changes = [f"base de données inutilisable après la requête ({type(exc).__name__})"]
             transaction.set_rollback(True)
@@ -628,6 +629,7 @@ def test_actions_hostiles(client, db, donnees: Donnees, label: str):
     for user, selected in selections:
         client.force_login(user)
         walk.before = hostile.Snapshot.take(walk.models)
+        walk.ecrit = hostile.ecritures()
         for name in dict.fromkeys(names):
             data = {"action": name, "_selected_action": [selected], "index": "0", "select_across": "0"}
             walk.judge_unmoved(f"action {name} ({user.username})", selected, walk.post(url, data))
@@ -703,3 +705,24 @@ def test_les_erreurs_sont_lues_champ_par_champ():
 def test_la_table_ne_refuse_pas_des_valeurs_legitimes(kind, legitimes):
     """The table lists only values every field of the kind must refuse (see ``hostile.HOSTILES``)."""
     assert set(legitimes).isdisjoint(hostile.HOSTILES[kind])
+
+
+# --- The walk's detector of writes ------------------------------------------------------------------------
+
+
+def test_the_walks_see_every_write_and_ignore_a_rewrite_of_the_same_values(db):
+    """``hostile.ecritures`` moves on any written row; ``changes_since`` then names the change, and says nothing
+    when a row was rewritten with the values it had (what the walks' verdict \"nothing changed\" means)."""
+    from tests.factories import FicheActionFactory
+
+    fiche = FicheActionFactory(intitule="Bus")
+    models_ = hostile.Snapshot.models(["actions"])
+    before, ecrit = hostile.Snapshot.take(models_), hostile.ecritures()
+    assert before.changes_since(ecrit, models_) == []
+    FicheAction = type(fiche)
+    FicheAction.objects.filter(pk=fiche.pk).update(intitule="Bus")
+    assert hostile.ecritures() > ecrit
+    assert before.changes_since(ecrit, models_) == []
+    FicheAction.objects.filter(pk=fiche.pk).update(intitule="Navette")
+    changes = before.changes_since(ecrit, models_)
+    assert len(changes) == 1 and "intitule: 'Bus' → 'Navette'" in changes[0], changes

@@ -59,6 +59,7 @@ from demo.builder.fiches import FichesMixin
 from demo.builder.purge import counts, purge
 from demo.builder.territoires import DEMO_PASSWORD_DEFAULT, DEMO_USERNAMES, DEMO_USERS, TerritoiresMixin, demo_password
 from financement.models import LigneFinancement, Plafond, RapportAnnuel, Reliquat, Versement
+from financement.synthese import synthese_rebuild
 
 __all__ = [
     "DEFAULT_REGION",
@@ -116,3 +117,5 @@ class DemoBuilder(TerritoiresMixin, ContratsMixin, FichesMixin, CalibrageMixin, 
     def run(self) -> None:
         self.build()
         self.write()
+        # Written with bulk_create, past the services that keep the dashboards' summary: every contract at once.
+        synthese_rebuild()

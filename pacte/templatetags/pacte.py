@@ -11,3 +11,10 @@ def euros(value) -> str:
     if value is None or value == "":
         return ""
     return format_euros(value)
+
+
+@register.filter
+def fil_d_ariane(data) -> dict:
+    """The breadcrumb's data for django-dsfr's ``dsfr_breadcrumb``, with the site's root (the tag reads
+    ``root_dir``, which pages need not repeat): ``{% dsfr_breadcrumb breadcrumb_data|fil_d_ariane %}``."""
+    return {"root_dir": "/", "links": [], **(data or {})}

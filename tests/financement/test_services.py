@@ -344,6 +344,7 @@ def test_spent_amounts_give_warnings_and_are_saved(realise, expected, statut):
 def test_versement_only_on_a_signed_contract(statut, ok):
     contrat = contrat_en(statut)
     kwargs = {"annee": 2024, "nature": "unique", "montant": D("50000"), "date_versement": date(2024, 6, 1)}
+    PlafondFactory(contrat=contrat, annee=2024, montant=D("50000"))  # a payment made stays within the ceiling
     if ok:
         assert versement_create(contrat=contrat, **kwargs).montant == D("50000")
         return
@@ -666,3 +667,46 @@ def test_rapport_round_trip():
     assert rapport.statut == StatutRapport.VALIDE
     assert rapport.observations_ddets == "Compléter"
     assert rapport.valide_le == timezone.localdate() - timedelta(days=0)
+
+
+# --- Avenant changes of planned amounts: the target names a funder the line can have --------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_financeur", "avec_financeur", "champ"),
+    [("inconnu", False, "type_financeur"), ("autre", False, "financeur"), ("etat", True, "financeur")],
+)
+def test_avenant_propose_prevu_refuses_a_funder_the_line_cannot_have(type_financeur, avec_financeur, champ):
+    from contrats.services import avenant_create
+    from financement.services import avenant_propose_prevu
+    from tests.factories import ContratFactory, FicheActionFactory, OrganisationFactory, collectivite
+
+    contrat = ContratFactory(collectivite=collectivite("D05"), signe=True)
+    FicheActionFactory(contrat=contrat, code="A1-01")
+    avenant = avenant_create(contrat=contrat, objet="Actualisation")
+    with pytest.raises(ValidationError) as refus:
+        avenant_propose_prevu(
+            avenant=avenant,
+            fiche_code="A1-01",
+            annee=2025,
+            type_financeur=type_financeur,
+            montant="1000",
+            financeur=OrganisationFactory() if avec_financeur else None,
+        )
+    assert champ in refus.value.message_dict
+    assert not avenant.modifications.exists()
+
+
+def test_a_modification_recorded_in_another_shape_is_refused_in_french_at_signature():
+    from contrats.enums import NatureModification
+    from contrats.models import ModificationAvenant
+    from financement.checks import apply_prevu
+    from tests.factories import AvenantFactory, ContratFactory, collectivite
+
+    contrat = ContratFactory(collectivite=collectivite("D05"), signe=True)
+    avenant = AvenantFactory(contrat=contrat, numero=1)
+    modification = ModificationAvenant.objects.create(
+        avenant=avenant, nature=NatureModification.PREVU, libelle="Ancienne forme", cible={"fiche": "A1-01"}, apres={}
+    )
+    with pytest.raises(ValidationError, match="Ancienne forme.*incomplète"):
+        apply_prevu(modification)

@@ -53,6 +53,71 @@ def _donnees_des_migrations(django_db_setup, django_db_blocker, playwright):
     if getattr(connection, "_test_serialized_contents", None) is None:
         from tests.conftest import DONNEES_MIGREES
 
+        if "default" not in DONNEES_MIGREES:
+            # tests/conftest.py took no copy: its guard ("no collected test uses the database") compares the test
+            # database's name with _get_test_db_name(), which after the creation is "test_" + that name on
+            # PostgreSQL, so it never takes one there. Take it now: the database is still as migrated unless a
+            # transactional test of another kind already ran in this worker.
+            with django_db_blocker.unblock():
+                DONNEES_MIGREES["default"] = connection.creation.serialize_db_to_string()
         # The copy taken before any test ran (tests/conftest.py): transactional tests of another kind
         # (races on PostgreSQL) may already have emptied the database in this worker.
         connection._test_serialized_contents = DONNEES_MIGREES["default"]
+
+
+# --- The front office (espace): agents logged in through the real login page, one data set per test ----------
+
+#: The factories' password (tests/factories.py, UserFactory).
+MOT_DE_PASSE = "mot-de-passe-de-test"
+
+
+@pytest.fixture
+def connecter(live_server, page):
+    """Logs an agent in through the login page (``/connexion/``) with the mouse-free form filling of a user;
+    returns on the home page. ``connecter("editeur05-hostile")``; another tab: ``connecter(nom, page=autre)``.
+    """
+    from playwright.sync_api import expect
+
+    def _connecter(username: str, *, page=page) -> None:
+        page.goto(f"{live_server.url}/connexion/")
+        page.get_by_label("Nom d’utilisateur").fill(username)
+        page.get_by_label("Mot de passe", exact=True).fill(MOT_DE_PASSE)
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page).to_have_url(f"{live_server.url}/")
+        expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+    return _connecter
+
+
+@pytest.fixture
+def agents(live_server):
+    """The data set of the front-office matrix (tests/fixtures_donnees.py) and one agent per persona.
+
+    Hautes-Alpes: « CU-2024-D05 » in negotiation (fiches A1-01 and A2-01 proposed), « CLS-2024-D05 » signed with
+    avenant n° 1 in draft; Rhône: « CLS-2025-D69 », outside the Hautes-Alpes' perimeter. Besides the data set's
+    agents (DDETS, prefecture and Département of the Hautes-Alpes, DDETS of the Rhône, a superuser), a reader of
+    the Hautes-Alpes' DDETS, the DREETS of Provence-Alpes-Côte d'Azur and an agent of the CAF that carries the
+    Hautes-Alpes' actions. Returns the usernames by persona and the data set (``agents.donnees``).
+    """
+    from types import SimpleNamespace
+
+    from pacte.enums import Role
+    from pacte.models import Organisation
+    from tests.factories import OrganisationFactory, UserFactory, region
+    from tests.fixtures_donnees import construire_donnees
+
+    donnees = construire_donnees()
+    UserFactory(username="lecteur05", organisation=donnees.editeur_05.organisation, role=Role.LECTEUR)
+    UserFactory(username="dreets93", organisation=OrganisationFactory(dreets=True, region=region("93")))
+    UserFactory(username="caf05", organisation=Organisation.objects.get(nom="CAF des Hautes-Alpes"))
+    return SimpleNamespace(
+        donnees=donnees,
+        editeur="editeur05-hostile",
+        lecteur="lecteur05",
+        collectivite="cd05-hostile",
+        prefecture="prefecture05-hostile",
+        autre="editeur69-hostile",
+        region="dreets93",
+        partenaire="caf05",
+        nation="admin-hostile",
+    )

@@ -28,15 +28,16 @@ def donnees():
 
 def test_ddets_agent_logs_in_and_sees_only_its_territory(live_server, page: Page, donnees):
     page.goto(f"{live_server.url}/")
-    # Login is required everywhere: the home page sends to the login form.
-    expect(page).to_have_url(f"{live_server.url}/admin/login/?next=/")
+    # Login is required everywhere: the home page sends to the login page.
+    expect(page).to_have_url(f"{live_server.url}/connexion/?next=/")
     page.get_by_label("Nom d’utilisateur").fill("ddets05")
-    page.get_by_label("Mot de passe").fill("mot-de-passe-de-test")
-    page.get_by_role("button", name="Connexion").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Pacte des solidarités")
-    expect(page.get_by_text("DDETS Hautes-Alpes")).to_be_visible()
+    page.get_by_label("Mot de passe", exact=True).fill("mot-de-passe-de-test")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_text("DDETS Hautes-Alpes").first).to_be_visible()
 
-    page.get_by_role("link", name="Ouvrir le back-office").click()
+    page.get_by_role("link", name="Back-office").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Administration")
     # The first "Contrats" link is the app's section, the last one its list of contracts.
     page.get_by_role("link", name="Contrats", exact=True).last.click()
     expect(page.get_by_role("link", name="CLS-2024-D05")).to_be_visible()

@@ -26,7 +26,8 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "mot-de-passe-de-test"  # UserFactory's
-LOGIN = "/admin/login/"
+LOGIN = "/connexion/"  # reverse("login"); the back-office's own login (/admin/login/) is throttled the same way
+ADMIN_LOGIN = "/admin/login/"
 
 
 def _raise(exception):
@@ -62,8 +63,8 @@ def cd05(db):
     return UserFactory(username="cd05")
 
 
-def login(client, username, password, ip="10.0.0.1", **headers):
-    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip, **headers)
+def login(client, username, password, ip="10.0.0.1", url=LOGIN, **headers):
+    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=ip, **headers)
 
 
 def logged_in(response) -> bool:
@@ -78,6 +79,10 @@ def lock(client, username, ip="10.0.0.1", limit=5):
 
 
 # --- Login throttling -----------------------------------------------------------------------------------------------
+
+
+def test_the_login_page_is_the_front_offices():
+    assert reverse("login") == LOGIN
 
 
 def test_production_settings_throttle_logins():
@@ -97,7 +102,7 @@ def test_one_failure_below_the_limit_the_right_password_still_works(client, axes
     for _ in range(limit - 1):
         response = login(client, "ddets05", "mauvais-mot-de-passe")
         assert response.status_code == 200
-        assert "Veuillez compléter correctement les champs" in response.content.decode()
+        assert "Saisissez un nom d’utilisateur et un mot de passe valides." in response.content.decode()
     assert logged_in(login(client, "ddets05", PASSWORD))
 
 
@@ -121,6 +126,20 @@ def test_at_the_limit_even_the_right_password_is_refused_with_the_french_lockout
     retry_times = {dateformat.format(t + timedelta(minutes=15), r"G \h i") for t in (before, after)}
     assert any(f"Réessayez à partir de <strong>{t}</strong>" in html for t in retry_times), retry_times
     assert "INVALID_TEMPLATE_VARIABLE" not in html
+
+
+def test_the_back_offices_login_still_works_and_is_throttled_too(client, axes_on, ddets05):
+    assert logged_in(login(client, "ddets05", PASSWORD, url=ADMIN_LOGIN))
+    client.logout()
+    for _ in range(5):
+        response = login(client, "ddets05", "mauvais-mot-de-passe", url=ADMIN_LOGIN)
+    assert response.status_code == 429
+    # Locked on both pages: the lock is the account's and the address's, not the page's.
+    assert login(client, "ddets05", PASSWORD, url=ADMIN_LOGIN).status_code == 429
+    assert login(client, "ddets05", PASSWORD).status_code == 429
+    html = login(client, "ddets05", PASSWORD).content.decode()
+    assert f'href="{reverse("login")}">Page de connexion</a>' in html
+    assert f'href="{reverse("password_reset")}">Mot de passe oublié ?</a>' in html
 
 
 @pytest.mark.parametrize(
@@ -219,7 +238,7 @@ def test_logins_failures_and_logouts_are_logged_one_line_each_without_the_passwo
     caplog.set_level(logging.INFO, logger="pacte.auth")
     login(client, "ddets05", "secret-tape-par-erreur", ip="10.1.2.3")
     login(client, "ddets05", PASSWORD, ip="10.1.2.3")
-    client.post(reverse("admin:logout"), REMOTE_ADDR="10.1.2.3")
+    client.post(reverse("logout"), REMOTE_ADDR="10.1.2.3")
 
     assert _auth_lines(caplog) == [
         "login failed user='ddets05' ip='10.1.2.3'",
@@ -278,7 +297,7 @@ def test_a_session_ends_after_the_idle_timeout(client, session_renewed, ddets05,
     client.force_login(ddets05)
     Session.objects.filter(pk=client.session.session_key).update(expire_date=timezone.now() + expires_in)
 
-    response = client.get(reverse("accueil"))
+    response = client.get(reverse("espace:accueil"))
 
     if still_logged_in:
         assert response.status_code == 200
@@ -286,14 +305,14 @@ def test_a_session_ends_after_the_idle_timeout(client, session_renewed, ddets05,
         assert timedelta(seconds=7190) < renewed <= timedelta(seconds=7200)
     else:
         assert response.status_code == 302
-        assert response["Location"] == "/admin/login/?next=/"
+        assert response["Location"] == "/connexion/?next=/"
 
 
 def test_renewing_the_session_costs_one_update(client, session_renewed, ddets05):
     client.force_login(ddets05)
-    client.get(reverse("accueil"))
+    client.get(reverse("espace:accueil"))
     with CaptureQueriesContext(connection) as queries:
-        client.get(reverse("accueil"))
+        client.get(reverse("espace:accueil"))
     updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "django_session"')]
     assert len(updates) == 1
 
@@ -312,11 +331,11 @@ def test_a_session_ends_at_the_absolute_timeout_however_active(client, ddets05, 
     session[SESSION_LOGIN_TIME_KEY] = int(time.time()) - logged_in_for
     session.save()
 
-    response = client.get(reverse("accueil"), REMOTE_ADDR="10.1.2.3")
+    response = client.get(reverse("espace:accueil"), REMOTE_ADDR="10.1.2.3")
 
     assert (response.status_code == 200) is still_logged_in
     if not still_logged_in:
-        assert response["Location"] == "/admin/login/?next=/"
+        assert response["Location"] == "/connexion/?next=/"
         assert "session expired user='ddets05' ip='10.1.2.3'" in _auth_lines(caplog)
 
 
@@ -328,7 +347,7 @@ def test_a_login_starts_the_absolute_clock_and_an_older_session_starts_it_now(cl
     session = client.session
     del session[SESSION_LOGIN_TIME_KEY]  # a session opened before the rule existed
     session.save()
-    assert client.get(reverse("accueil")).status_code == 200
+    assert client.get(reverse("espace:accueil")).status_code == 200
     assert client.session[SESSION_LOGIN_TIME_KEY] >= before
 
 
@@ -524,3 +543,9 @@ def test_a_bad_request_gets_the_french_400(client):
     assert response.status_code == 400
     html = response.content.decode()
     assert "<h1>Requête invalide</h1>" in html and "Erreur 400" in html
+
+
+def test_favicon_mene_a_l_icone_du_dsfr_sans_connexion(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("dsfr/dist/favicon/favicon.ico")
