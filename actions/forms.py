@@ -30,7 +30,7 @@ from actions.services import (
 )
 from pacte.admin_base import ServiceForm, saisie_formfield, version_of
 from pacte.enums import TypeOrganisation
-from pacte.forms import EntierField, decimal_formfield
+from pacte.forms import CacheRapide, EntierField, decimal_formfield
 from pacte.models import Mesure, Objectif, Organisation
 from pacte.money import format_decimal
 from pacte.services import ConflictError, conflict_message
@@ -243,7 +243,7 @@ class IndicateurForm(ServiceForm):
             self.fields[f"cible_{annee}"] = _valeur_field(annee, "Cible")
             self.fields[f"cible_{annee}"].initial = valeur.cible if valeur else None
             self.fields[f"version_{annee}"] = EntierField(
-                widget=forms.HiddenInput, required=False, min_value=0, initial=valeur.version if valeur else None
+                widget=CacheRapide, required=False, min_value=0, initial=valeur.version if valeur else None
             )
         if supprimable:
             self.fields["supprimer"] = forms.BooleanField(label="Supprimer cet indicateur", required=False)
@@ -332,7 +332,7 @@ class RealiseIndicateursForm(forms.Form):
                     self.fields[name] = _valeur_field(annee, f"{indicateur.nom}, valeur atteinte")
                     self.fields[name].initial = valeur.realise if valeur else None
                     self.fields[f"version-{indicateur.pk}-{annee}"] = EntierField(
-                        widget=forms.HiddenInput,
+                        widget=CacheRapide,
                         required=False,
                         min_value=0,
                         initial=valeur.version if valeur else None,

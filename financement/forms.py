@@ -30,7 +30,7 @@ from financement.enums import TypeFinanceur
 from financement.models import LigneFinancement, Plafond
 from financement.regles import parite_messages, plafonds_messages, regle_pour, regles_par_type
 from financement.services import ligne_financement_delete, ligne_financement_save
-from pacte.forms import EntierField, MontantField
+from pacte.forms import CacheRapide, EntierField, MontantField
 from pacte.money import ZERO
 
 #: The name of a planned amount in the grid: ``prevu-<financeur>-<année>``, the funder being ``etat``,
@@ -268,7 +268,7 @@ class GrilleFinancementForm(forms.Form):
             nom, version = f"prevu-{cle}-{annee}", f"version-{cle}-{annee}"
             self.fields[nom] = MontantField(required=False, label=f"{libelle}, {annee}", initial=ligne and ligne.prevu)
             self.fields[version] = EntierField(
-                widget=forms.HiddenInput, required=False, min_value=0, initial=ligne and ligne.version
+                widget=CacheRapide, required=False, min_value=0, initial=ligne and ligne.version
             )
             cellules.append(Cellule(annee=annee, nom=nom, version=version, ligne=ligne))
         return Rang(cle=cle, libelle=libelle, type_financeur=type_financeur, financeur=financeur, cellules=cellules)
@@ -389,11 +389,11 @@ class ExecutionForm(forms.Form):
                 required=False, label=f"Réalisé – {label}", initial=ligne.realise
             )
             self.fields[f"version-{ligne.pk}"] = EntierField(
-                widget=forms.HiddenInput, required=False, min_value=0, initial=ligne.version
+                widget=CacheRapide, required=False, min_value=0, initial=ligne.version
             )
-        for field in self.fields.values():
-            if not field.widget.is_hidden:
-                field.widget.attrs.setdefault("class", "fr-input")
+        for champ in self.fields.values():
+            if not champ.widget.is_hidden:
+                champ.widget.attrs.setdefault("class", "fr-input")
 
     def rows(self):
         """The lines by year: each with its planned amount and, when the user may write it, its fields."""
