@@ -16,7 +16,7 @@ help:
 	@echo "make run    – installe, migre, charge les référentiels et la démo, sert http://127.0.0.1:8000 (et les tâches de fond)"
 	@echo "make test   – installe et lance toute la suite de tests"
 	@echo "make lint   – ruff check + ruff format --check + makemigrations --check"
-	@echo "make bench  – mesure seed_demo --scale national, les pages et les tableaux de bord sur PostgreSQL ($(PG_URL))"
+	@echo "make bench  – mesure sur PostgreSQL ($(PG_URL)_bench) : seed_demo --scale national, les pages, les tableaux de bord, la convention de 60 actions, l'import de 5 000 fiches"
 
 .tools/bin/uv:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 est requis.")'
@@ -72,11 +72,14 @@ check-deploy: install
 	$(RUN) python manage.py check --deploy --fail-level WARNING
 
 # bench_tableaux: the dashboards at the demo's size, then with ten times its funding lines (copies of the fiches, kept
-# by the bench database until the next bench_seed): last, as it changes the data.
+# by the bench database until the next bench_seed): last, as it changes the data. bench_pdf adds its 60-action
+# contract once; bench_import rolls back what it writes.
 bench: install
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_seed --scale national --repeat 3 --output bench-seed.txt
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_pages
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_tableaux
+	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_pdf
+	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_import
 	DATABASE_URL=$(PG_URL)_bench $(RUN) python manage.py bench_tableaux --multiplier 10
 
 # Production: check the settings, collect the static files, migrate, then serve with gunicorn. Settings come from

@@ -123,14 +123,19 @@ def _texte_csv(valeur) -> str:
     return str(valeur)
 
 
-def fichier_csv(feuille: Feuille) -> bytes:
-    """One sheet as Excel writes a csv in French: ``;``, UTF-8 with BOM, decimal commas, ``jj/mm/aaaa``."""
+def csv_francais(entetes: list[str], lignes) -> bytes:
+    """Rows as Excel writes a csv in French: ``;``, UTF-8 with BOM, decimal commas, ``jj/mm/aaaa``."""
     sortie = io.StringIO()
     writer = csv.writer(sortie, delimiter=";", lineterminator="\r\n")
-    writer.writerow(feuille.entetes)
-    for ligne in feuille.lignes:
+    writer.writerow(entetes)
+    for ligne in lignes:
         writer.writerow([_texte_csv(valeur) for valeur in ligne])
     return ("\ufeff" + sortie.getvalue()).encode("utf-8")
+
+
+def fichier_csv(feuille: Feuille) -> bytes:
+    """One sheet as a French csv (:func:`csv_francais`)."""
+    return csv_francais(feuille.entetes, feuille.lignes)
 
 
 # --- Fiches, their funding and indicators: the import's layout ----------------------------------------------------

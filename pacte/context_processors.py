@@ -78,6 +78,12 @@ RUBRIQUES = (
         "rapports",
         frozenset({"rapports", "rapport", "rapport_modifier", "rapport_statut"}),
     ),
+    Rubrique(
+        "tableaux",
+        "Tableaux de bord",
+        "tableau",
+        frozenset({"tableau", "tableau_region", "tableau_departement", "tableau_collectivite"}),
+    ),
     Rubrique("impressions", "Impressions", "impressions", frozenset({"impressions", "impression"})),
 )
 
@@ -162,8 +168,9 @@ class Entete:
             return True
         if perimetre_of(self.user).niveau == Niveau.AUCUN:
             return False
-        if rubrique.cle == "rapports":
-            return perimetre_of(self.user).niveau != Niveau.PORTEUR  # reports lie outside a partner's perimeter
+        if rubrique.cle in ("rapports", "tableaux"):
+            # Reports and territories' dashboards lie outside a partner's perimeter (the actions it carries).
+            return perimetre_of(self.user).niveau != Niveau.PORTEUR
         if rubrique.cle == "impressions":
             return self.user.is_superuser or (
                 self.user.organisation_id is not None and self.user.organisation.type in IMPRESSIONS

@@ -36,6 +36,7 @@ from contrats.models import Contrat
 from espace.forms import EspaceForm
 from espace.selectors import alertes_parite
 from financement.enums import StatutRapport, TypeFinanceur
+from financement.exports import csv_francais
 from financement.graphiques import BARRES, COURBES, EMPILE, Graphique, graphique
 from financement.models import RapportAnnuel, SyntheseFinancement
 from financement.regles import PREVU, REALISE
@@ -918,8 +919,8 @@ def tableau_export(request, format: str):
     if cle not in lus.tableaux:
         raise Http404
     data = dataset(lus.tableaux[cle])
-    # CSV with a BOM, so that a spreadsheet opens the accents right.
-    contenu = "\ufeff" + data.export("csv") if format == "csv" else data.export("xlsx")
+    # The csv as the lists' exports write it (French Excel: ``;``, decimal commas, a BOM for the accents).
+    contenu = csv_francais(data.headers, data) if format == "csv" else data.export("xlsx")
     nom = "-".join(p for p in ("tableau", cle, territoire.niveau, territoire.code, str(filtre.annee or "")) if p)
     response = HttpResponse(contenu, content_type=FORMATS[format])
     response["Content-Disposition"] = f'attachment; filename="{nom}.{format}"'

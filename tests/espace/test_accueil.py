@@ -359,11 +359,14 @@ def test_back_office_link_only_for_staff(client, orgs, staff, back_office):
 @pytest.mark.parametrize(
     ("persona", "entries"),
     [
-        ("ddets", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Impressions"]),
-        ("prefecture", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Impressions"]),
-        ("dreets", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Impressions"]),
-        ("centrale", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Impressions"]),
-        ("collectivite", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels"]),
+        ("ddets", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Tableaux de bord", "Impressions"]),
+        (
+            "prefecture",
+            ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Tableaux de bord", "Impressions"],
+        ),
+        ("dreets", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Tableaux de bord", "Impressions"]),
+        ("centrale", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Tableaux de bord", "Impressions"]),
+        ("collectivite", ["Accueil", "Contrats", "Fiches actions", "Rapports annuels", "Tableaux de bord"]),
         ("partenaire", ["Accueil", "Contrats", "Fiches actions"]),
     ],
 )
@@ -374,6 +377,17 @@ def test_navigation_by_role_with_the_current_page(client, users, persona, entrie
     assert re.findall(r'class="fr-nav__link"[^>]*>([^<]+)</a>', nav) == entries
     assert '<a class="fr-nav__link" href="/" aria-current="page">Accueil</a>' in nav
     assert nav.count("aria-current") == 1
+
+
+def test_the_dashboards_entry_is_current_on_a_territory_s_dashboard(rf, users):
+    from pacte.context_processors import Entete
+
+    request = rf.get("/tableaux/departement/05/")
+    request.user = users["ddets"]
+    request.resolver_match = type("Match", (), {"url_name": "tableau_departement", "namespace": "espace"})()
+    courant = {e["libelle"]: e["courant"] for e in Entete(request).navigation}
+    assert courant["Tableaux de bord"] == "true"
+    assert {e["libelle"]: e["url"] for e in Entete(request).navigation}["Tableaux de bord"] == "/tableaux/"
 
 
 def test_navigation_marks_the_section_of_a_sub_page(rf, users):
@@ -388,6 +402,7 @@ def test_navigation_marks_the_section_of_a_sub_page(rf, users):
         "Contrats": "true",
         "Fiches actions": "",
         "Rapports annuels": "",
+        "Tableaux de bord": "",
         "Impressions": "",
     }
 

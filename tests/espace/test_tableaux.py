@@ -187,6 +187,11 @@ def test_occitanie_2024_consolidates_to_exactly_20_600_000_euros_on_the_regional
     assert _nbsp(cellule(annees, "2025", "État")) == "6 222 222,16 €"  # 8 fiches × 777 777,77 €
 
 
+def lire_csv(response) -> list[dict]:
+    """A dashboard's csv export, as French Excel reads it: ``;`` between cells, UTF-8 with a BOM."""
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+
+
 def test_occitanie_2024_in_the_csv_and_xlsx_exports(client, agents):
     occitanie()
     client.force_login(agents["dreets_76"])
@@ -194,8 +199,8 @@ def test_occitanie_2024_in_the_csv_and_xlsx_exports(client, agents):
     response = client.get(f"/tableaux/export.csv?{query}")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="tableau-axes-region-76-2024.csv"'
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert [D(r["Prévu État (€)"]) for r in rows] == [
+    rows = lire_csv(response)
+    assert [D(r["Prévu État (€)"].replace(",", ".")) for r in rows] == [
         D("2600000"),
         D("10900000"),
         D("3300000"),
@@ -220,15 +225,9 @@ def test_occitanie_2024_on_the_national_dashboard_and_its_regions_export(client,
     assert _nbsp(cellule(regions, "Occitanie", "Prévu État")) == "20 600 000,00 €"
     assert _nbsp(cellule(regions, "Provence-Alpes-Côte d'Azur", "Prévu État")) == "123 456,78 €"
     assert _nbsp(cellule(regions, "Total", "Prévu État")) == "20 723 456,78 €"
-    rows = list(
-        csv.DictReader(
-            io.StringIO(
-                client.get("/tableaux/export.csv?tableau=regions&niveau=nation&annee=2024").content.decode("utf-8-sig")
-            )
-        )
-    )
+    rows = lire_csv(client.get("/tableaux/export.csv?tableau=regions&niveau=nation&annee=2024"))
     occ = next(r for r in rows if r["Région"] == "Occitanie")
-    assert D(occ["Prévu État (€)"]) == D("20600000.00")
+    assert occ["Prévu État (€)"] == "20600000,00"
 
 
 def test_the_demo_s_occitanie_2024_is_20_600_000_euros_on_the_regional_dashboard(client, agents):
@@ -238,8 +237,8 @@ def test_the_demo_s_occitanie_2024_is_20_600_000_euros_on_the_regional_dashboard
     assert [_nbsp(cellule(axes, f"Axe {n}", "Prévu État")) for n in PUBLIES] == list(PUBLIES.values())
     assert _nbsp(cellule(axes, "Total", "Prévu État")) == "20 600 000,00 €"
     export = client.get("/tableaux/export.csv?tableau=axes&niveau=region&code=76&annee=2024")
-    total = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))[-1]
-    assert D(total["Prévu État (€)"]) == D("20600000.00")
+    total = lire_csv(export)[-1]
+    assert total["Prévu État (€)"] == "20600000,00"
 
 
 # --- Every sum equals the lines', for every persona (hypothesis) ---------------------------------------------------

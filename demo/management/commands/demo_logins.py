@@ -40,7 +40,7 @@ class Command(BaseCommand):
                     str(Contrat.objects.for_user(user).count()),
                 ]
             )
-        self.stdout.write("Comptes de démonstration (back-office : /admin/)")
+        self.stdout.write("Comptes de démonstration (application : /connexion/ ; back-office : /admin/)")
         self.stdout.write(table(rows))
         if os.environ.get("DEMO_PASSWORD"):
             self.stdout.write("Mot de passe de tous les comptes : la valeur de la variable DEMO_PASSWORD.")
