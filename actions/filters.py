@@ -36,13 +36,14 @@ def vecteur_recherche() -> SearchVector:
     return SearchVector(*CHAMPS_VECTEUR, config="french")
 
 
-def requete_recherche(value: str):
-    """PostgreSQL: the fiches (all of them, no perimeter) whose own fields match ``value`` (a ``websearch``
+def requete_recherche(value: str, fiches=None):
+    """PostgreSQL: the fiches (of ``fiches``, a queryset: the perimeter; all of them by default) whose own fields
+    match ``value`` (a ``websearch``
     query: words, "quoted phrase", -excluded), whose carrier's name matches it, or whose code is ``value``
     whole (``A1-03``, whatever the parser makes of it): a union of three queries, the first through the GIN
     index (a single query with OR could not use it)."""
     requete = SearchQuery(value, config="french", search_type="websearch")
-    fiches = FicheAction._base_manager.order_by()
+    fiches = (FicheAction._base_manager if fiches is None else fiches).order_by()
     porteurs = (
         Organisation.objects.order_by()
         .annotate(recherche_vecteur=SearchVector("nom", config="french"))
@@ -322,11 +323,11 @@ class FicheFilter(django_filters.FilterSet):
         return queryset
 
     def trouvees_postgresql(self, value: str) -> list[int]:
-        """The ids of every fiche (perimeter not applied) the search finds on PostgreSQL, read once per filter:
-        its own fields through their index (``requete_recherche``), then the list, its count and its totals
-        filter on these ids instead of computing every fiche's text vector again."""
+        """The ids of the fiches of the queryset (the perimeter) the search finds on PostgreSQL, read once per
+        filter: their own fields through their index (``requete_recherche``), then the list, its count and its
+        totals filter on these ids instead of computing every fiche's text vector again."""
         if self._trouvees.get(value) is None:
-            self._trouvees[value] = list(requete_recherche(value).values_list("pk", flat=True))
+            self._trouvees[value] = list(requete_recherche(value, self.queryset).values_list("pk", flat=True))
         return self._trouvees[value]
 
     # --- Facets --------------------------------------------------------------------------------------

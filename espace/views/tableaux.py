@@ -883,6 +883,8 @@ def _valeur(colonne: Colonne, valeur):
         return None if colonne.genre != TEXTE else ""
     if colonne.genre == TAUX:
         return (valeur * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if colonne.genre == MONTANT:
+        return Decimal(valeur).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return valeur
 
 
