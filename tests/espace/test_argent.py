@@ -869,43 +869,10 @@ def test_the_beneficiary_offered_follows_the_contract_type(client, db):
 
 
 def _walk(client, url: str) -> list[str]:
-    from django.db import transaction
+    """The front office's walk of hostile values (tests/espace/test_saisies_hostiles.py) on one money page."""
+    from tests.espace.test_saisies_hostiles import promener
 
-    from tests.espace.test_saisies_hostiles import MODELS, _form_fields, _main_form, _targets
-
-    response = client.get(url)
-    assert response.status_code == 200, url
-    parser = hostile.FormParser.parse(_main_form(response.content.decode()))
-    base = parser.data()
-    targets = _targets(parser.controls, _form_fields(response.context))
-    assert targets, f"{url} : aucun champ reconnu"
-    failures = []
-    before = hostile.Snapshot.take(MODELS)
-    for html_name, kind, values in targets:
-        for value in values:
-            data = {**base, html_name: list(value) if isinstance(value, tuple) else [value]}
-            ecrit = hostile.ecritures()
-            with transaction.atomic():
-                answer = client.post(url, data)
-                changes = before.changes_since(ecrit, MODELS)
-                transaction.set_rollback(True)
-            shown = hostile.show(value)
-            if answer.status_code >= 500:
-                failures.append(f"{html_name}={shown}: erreur {answer.status_code}")
-                continue
-            if changes:
-                failures.append(f"{html_name}={shown}: la base a changé ({changes[:2]})")
-            if answer.status_code in (301, 302, 303):
-                if kind not in ("cache", "gestion"):
-                    failures.append(f"{html_name}={shown}: valeur acceptée ({kind})")
-                continue
-            errors = hostile.error_texts(answer.content.decode())
-            if answer.status_code == 200 and not errors:
-                failures.append(f"{html_name}={shown}: aucun message d'erreur")
-            for _, text in errors:
-                if phrase := hostile.english(text):
-                    failures.append(f"{html_name}={shown}: message en anglais « {phrase} » : {text[:120]}")
-    return failures
+    return promener(client, url)[1]
 
 
 @pytest.mark.parametrize("cible", ["versement_creer", "versement", "demander", "verser", "reliquat"])

@@ -99,22 +99,16 @@ def _targets(controls, mapping) -> list[tuple[str, str, list]]:
     return targets
 
 
-@pytest.mark.parametrize(("name", "kwargs", "persona"), WALK, ids=lambda v: v if isinstance(v, str) else None)
-def test_hostile_values_are_refused_in_french(client, db, donnees, name, kwargs, persona):  # noqa: F811
-    _, users = donnees
-    client.force_login(users[persona])
-    client.raise_request_exception = False
-    url = reverse(f"espace:{name}", kwargs=kwargs)
+def promener(client, url: str) -> tuple[list[tuple[str, str, list]], list[str]]:
+    """Walks the page ``url``: reads its form, posts each field with each hostile value of its kind (the other
+    fields as shown), each post in a savepoint rolled back; returns the fields walked (name, kind, values) and
+    what went wrong (a 500, a value accepted, the database changed, no message or an English one)."""
     page = client.get(url)
     assert page.status_code == 200, f"GET {url} : {page.status_code}"
     parser = hostile.FormParser.parse(_main_form(page.content.decode()))
     base = parser.data()
     targets = _targets(parser.controls, _form_fields(page.context))
     assert targets, f"{url} : aucun champ reconnu"
-    if name == "fiche_modifier":
-        # The fiche's page holds a field of every kind: the walk reaches each of them.
-        kinds = {kind for _, kind, _ in targets}
-        assert kinds >= {"cache", "montant", "choix", "date", "nombre", "identifiant", "texte", "texte_long"}, kinds
     failures = []
     # Each post is rolled back: the database before every post is the one before the first.
     before = hostile.Snapshot.take(MODELS)
@@ -138,11 +132,24 @@ def test_hostile_values_are_refused_in_french(client, db, donnees, name, kwargs,
                 if kind not in ("cache", "gestion"):
                     failures.append(f"{html_name}={shown}: valeur acceptée ({kind})")
                 continue
-            html = response.content.decode()
-            errors = hostile.error_texts(html)
+            errors = hostile.error_texts(response.content.decode())
             if response.status_code == 200 and not errors:
                 failures.append(f"{html_name}={shown}: aucun message d'erreur")
             for _, text in errors:
                 if phrase := hostile.english(text):
                     failures.append(f"{html_name}={shown}: message en anglais « {phrase} » : {text[:120]}")
+    return targets, failures
+
+
+@pytest.mark.parametrize(("name", "kwargs", "persona"), WALK, ids=lambda v: v if isinstance(v, str) else None)
+def test_hostile_values_are_refused_in_french(client, db, donnees, name, kwargs, persona):  # noqa: F811
+    _, users = donnees
+    client.force_login(users[persona])
+    client.raise_request_exception = False
+    url = reverse(f"espace:{name}", kwargs=kwargs)
+    targets, failures = promener(client, url)
+    if name == "fiche_modifier":
+        # The fiche's page holds a field of every kind: the walk reaches each of them.
+        kinds = {kind for _, kind, _ in targets}
+        assert kinds >= {"cache", "montant", "choix", "date", "nombre", "identifiant", "texte", "texte_long"}, kinds
     assert not failures, f"{url} ({persona}) :\n" + "\n".join(failures[:40])
