@@ -14,10 +14,12 @@ certificate: a document sealed with an earlier certificate is still recognised b
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,18 @@ RAISON = "Document émis par la plateforme du Pacte des solidarités"
 
 class SceauIndisponible(Exception):
     """The seal's certificate or key cannot be read: nothing is issued unsealed."""
+
+
+def hors_boucle(fonction, *args):
+    """Calls ``fonction``, one of pyHanko's synchronous entry points, which run their own event loop
+    (``asyncio.run``): from a thread where a loop already runs (an ASGI server, a test driving a browser through
+    Playwright), it is called from a thread of its own, where ``asyncio.run`` may start one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fonction(*args)
+    with ThreadPoolExecutor(max_workers=1) as executeur:
+        return executeur.submit(fonction, *args).result()
 
 
 def empreinte(data: bytes) -> str:
@@ -126,7 +140,7 @@ def sceller(pdf: bytes) -> bytes:
         md_algorithm="sha256",
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    return signers.PdfSigner(metadata, signer=signer).sign_pdf(writer).getvalue()
+    return hors_boucle(signers.PdfSigner(metadata, signer=signer).sign_pdf, writer).getvalue()
 
 
 # --- Verifying --------------------------------------------------------------------------------------------------------
@@ -183,7 +197,7 @@ def controler_sceau(data: bytes) -> ControleSceau:
     context = ValidationContext(trust_roots=[cert], allow_fetching=False)
     signature = ours[-1]
     try:
-        status = validate_pdf_signature(signature, context)
+        status = hors_boucle(validate_pdf_signature, signature, context)
     except Exception:  # a signature too damaged to be evaluated: it proves nothing
         return ControleSceau(lisible=True, du_service=True)
     entier = status.coverage == SignatureCoverageLevel.ENTIRE_FILE

@@ -7,9 +7,11 @@ say "altéré".
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,15 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from financement.models import DocumentEmis, NatureDocument, StatutTache
-from financement.sceau import Etat, SceauIndisponible, controler_sceau, empreinte, sceller, verifier_document
+from financement.sceau import (
+    Etat,
+    SceauIndisponible,
+    controler_sceau,
+    empreinte,
+    hors_boucle,
+    sceller,
+    verifier_document,
+)
 from pacte.management.commands.creer_certificat_demo import creer_certificat
 from tests.factories import ContratFactory, collectivite
 
@@ -52,12 +62,27 @@ def test_le_sceau_se_valide_avec_pyhanko_et_le_certificat_configure(scelle, pdf)
     assert scelle[: len(pdf)] == pdf, "le sceau s'ajoute en mise à jour incrémentale : le PDF d'origine est intact"
     (signature,) = _signatures(scelle)
     racine = load_cert_from_pemder(str(settings.PACTE_SCEAU_CERTIFICAT))
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[racine], allow_fetching=False))
+    contexte = ValidationContext(trust_roots=[racine], allow_fetching=False)
+    status = hors_boucle(validate_pdf_signature, signature, contexte)
     assert status.intact and status.valid and status.trusted
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     assert status.bottom_line
     assert signature.signer_cert.sha256 == racine.sha256
     assert signature.sig_field.get("/T") == "SceauPacte"
+
+
+def test_sceller_et_controler_depuis_un_fil_ou_tourne_une_boucle_asyncio(pdf):
+    """pyHanko runs its own event loop: called where one already runs (an ASGI server, a Playwright test earlier
+    in the same worker), sealing and checking still work."""
+
+    async def dans_la_boucle():
+        scelle = sceller(pdf)
+        return scelle, controler_sceau(scelle)
+
+    # A thread of its own, where no loop runs yet (this test's thread may hold Playwright's).
+    with ThreadPoolExecutor(max_workers=1) as executeur:
+        scelle, controle = executeur.submit(asyncio.run, dans_la_boucle()).result()
+    assert controle.valide and scelle[: len(pdf)] == pdf
 
 
 def test_un_autre_certificat_n_est_pas_reconnu_comme_le_sceau(scelle, tmp_path, settings):
